@@ -1,0 +1,63 @@
+"""Table 38 (dm_tipoGlosa) codes used by the gateway, and the tissFault categories.
+
+Descriptions come from the `tiss` package's copy of ANS table 38 where it has the code; the
+gateway's own short list below is the fallback and the source of the codes it relies on.
+"""
+
+import enum
+import json
+from functools import cache
+from importlib import resources
+
+MESSAGE_OUT_OF_STANDARD = "5001"
+XML_NOT_VALIDATED = "5002"
+SENDER_NOT_IDENTIFIED = "5005"
+RECIPIENT_NOT_IDENTIFIED = "5006"
+HASH_INVALID = "5014"
+TOO_MANY_GUIDES = "5015"
+OPERATOR_REGISTRO_ANS_INVALID = "5027"
+VERSION_INVALID = "5028"
+LOT_NUMBER_MISSING = "5047"
+IDENTIFIER_ALREADY_SENT = "5053"
+
+_FALLBACK = {
+    "5001": "MENSAGEM ELETRÔNICA FORA DO PADRÃO TISS",
+    "5002": "NÃO FOI POSSÍVEL VALIDAR O ARQUIVO XML",
+    "5005": "REMETENTE NÃO IDENTIFICADO",
+    "5006": "DESTINATÁRIO NÃO IDENTIFICADO",
+    "5014": "CÓDIGO HASH INVÁLIDO. MENSAGEM PODE ESTAR CORROMPIDA",
+    "5015": "NÚMERO DE GUIAS ACIMA DO MÁXIMO PERMITIDO",
+    "5027": "REGISTRO ANS DA OPERADORA INVÁLIDO",
+    "5028": "VERSÃO DO PADRÃO INVÁLIDA",
+    "5047": "NÚMERO DO LOTE NÃO INFORMADO",
+    "5053": "IDENTIFICADOR JÁ INFORMADO",
+}
+
+
+class FaultKind(enum.StrEnum):
+    """st_tissFault: the categories a tissFaultWS can carry."""
+
+    DESTINATARIO_INVALIDO = "DestinatarioInvalido"
+    REMETENTE_INVALIDO = "RemetenteInvalido"
+    LOGIN_INVALIDO = "LoginInvalido"
+    VERSAO_INVALIDA = "VersaoInvalida"
+    HASH_INVALIDO = "HashInvalido"
+    SCHEMA_INVALIDO = "SchemaInvalido"
+    ERRO_INESPERADO = "ErroInesperadoServidor"
+
+
+@cache
+def _table() -> dict[str, str]:
+    data = json.loads((resources.files("tiss") / "_data" / "glosas.json").read_text("utf-8"))
+    table = dict(_FALLBACK)
+    table.update({r["codigo"]: r["descricao"] for r in data.get("records", [])})
+    return table
+
+
+def describe(code: str) -> str:
+    """The table-38 description of a code (upper case, as ANS writes it)."""
+    return _table().get(code, f"CÓDIGO {code}")
+
+
+def is_known(code: str) -> bool:
+    return code in _table()

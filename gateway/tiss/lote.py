@@ -1,0 +1,123 @@
+"""Reading a lot of guides (`loteGuias`) into plain values."""
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from lxml import etree
+
+from gateway.tiss.namespaces import ANS, q
+
+MAX_GUIDES_PER_LOT = 100
+GUIDE_TYPES = ("guiaConsulta", "guiaSP-SADT", "guiaResumoInternacao", "guiaHonorarios", "guiaOdonto")
+ODONTO = "guiaOdonto"
+
+_NS = {"ans": ANS}
+
+# Where each guide type keeps what the gateway records. Paths are relative to the guide element.
+_NUMERO_GUIA = {"guiaConsulta": "ans:cabecalhoConsulta/ans:numeroGuiaPrestador"}
+_BENEFICIARIO = {"guiaHonorarios": "ans:beneficiario"}
+_VALUE = {
+    "guiaConsulta": "ans:dadosAtendimento/ans:procedimento/ans:valorProcedimento",
+    "guiaSP-SADT": "ans:valorTotal/ans:valorTotalGeral",
+    "guiaResumoInternacao": "ans:valorTotal/ans:valorTotalGeral",
+    "guiaHonorarios": "ans:valorTotalHonorarios",
+    "guiaOdonto": ".//ans:valorTotalProc",
+}
+_DATE = {
+    "guiaConsulta": "ans:dadosAtendimento/ans:dataAtendimento",
+    "guiaSP-SADT": ".//ans:dataExecucao",
+    "guiaResumoInternacao": ".//ans:dataInicioFaturamento",
+    "guiaHonorarios": ".//ans:dataInicioFaturamento",
+    "guiaOdonto": ".//ans:dataRealizacao",
+}
+
+
+@dataclass(frozen=True)
+class Guide:
+    guide_type: str
+    numero_guia_prestador: str
+    numero_guia_operadora: str | None
+    numero_carteira: str
+    atendimento_rn: str
+    data_realizacao: str | None
+    valor_informado: Decimal
+
+
+@dataclass(frozen=True)
+class Lot:
+    numero_lote: str
+    guide_type: str
+    guides: list[Guide]
+    content_digest: str  # SHA-256 of the lot's leaf texts: equal lots, equal digests
+
+    @property
+    def total(self) -> Decimal:
+        return sum((g.valor_informado for g in self.guides), Decimal("0.00"))
+
+
+def _find_text(el: etree._Element, path: str) -> str | None:
+    found = el.find(path, _NS)
+    return found.text.strip() if found is not None and found.text else None
+
+
+def _decimal(text: str | None) -> Decimal:
+    try:
+        return Decimal(text).quantize(Decimal("0.01")) if text else Decimal("0.00")
+    except InvalidOperation:
+        return Decimal("0.00")
+
+
+def guides_element(lote_guias: etree._Element) -> etree._Element | None:
+    return lote_guias.find(q("guiasTISS"))
+
+
+def count_guides(lote_guias: etree._Element) -> int:
+    guias = guides_element(lote_guias)
+    return 0 if guias is None else sum(1 for _ in guias.iterchildren(etree.Element))
+
+
+def read_guide(el: etree._Element) -> Guide:
+    guide_type = etree.QName(el).localname
+    beneficiario = el.find(_BENEFICIARIO.get(guide_type, "ans:dadosBeneficiario"), _NS)
+    if beneficiario is None:  # odonto keeps the card on the guide itself
+        beneficiario = el
+    return Guide(
+        guide_type=guide_type,
+        numero_guia_prestador=_find_text(
+            el, _NUMERO_GUIA.get(guide_type, "ans:cabecalhoGuia/ans:numeroGuiaPrestador")
+        ) or "",
+        numero_guia_operadora=_find_text(el, "ans:numeroGuiaOperadora")
+        or _find_text(el, "ans:dadosAutorizacao/ans:numeroGuiaOperadora"),
+        numero_carteira=_find_text(beneficiario, "ans:numeroCarteira") or "",
+        atendimento_rn=_find_text(beneficiario, "ans:atendimentoRN") or "N",
+        data_realizacao=_find_text(el, _DATE[guide_type]) if guide_type in _DATE else None,
+        valor_informado=_decimal(_find_text(el, _VALUE[guide_type]))
+        if guide_type in _VALUE else Decimal("0.00"),
+    )
+
+
+_LEAVES = etree.XPath("descendant::*[not(*)]")
+
+
+def content_digest(element: etree._Element) -> str:
+    """SHA-256 over (name, text) of every leaf, with separators that XML text cannot contain, so
+    that two lots are equal exactly when their fields are, whatever the whitespace between tags."""
+    h = hashlib.sha256()
+    for leaf in _LEAVES(element):
+        h.update(f"{leaf.tag}\x00{leaf.text or ''}\x01".encode())
+    return h.hexdigest()
+
+
+def read_lot(lote_guias: etree._Element) -> Lot:
+    """Read a schema-valid `loteGuias` element."""
+    guias = guides_element(lote_guias)
+    items = list(guias.iterchildren(etree.Element)) if guias is not None else []
+    guides = [read_guide(el) for el in items]
+    digest = content_digest(lote_guias)
+    return Lot(
+        numero_lote=(_find_text(lote_guias, "ans:numeroLote") or ""),
+        guide_type=guides[0].guide_type if guides else "",
+        guides=guides,
+        content_digest=digest,
+    )

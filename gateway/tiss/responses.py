@@ -1,0 +1,148 @@
+"""Builders of the gateway's TISS answers. Each returned element validates against the official
+schema of its version and carries its hash (ISO-8859-1)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from lxml import etree
+
+from gateway.tiss.codes import FaultKind, describe
+from gateway.tiss.hashing import message_hash
+from gateway.tiss.header import REGISTRO_ANS, Party
+from gateway.tiss.lote import ODONTO, Guide
+from gateway.tiss.namespaces import ANS, NSMAP, q
+
+TEXT500 = 500
+
+
+def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+    el = etree.SubElement(parent, q(name))
+    if text is not None:
+        el.text = text
+    return el
+
+
+def money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):.2f}"
+
+
+def clip(text: str, size: int) -> str:
+    """Fit free text into a st_textoN field without cutting in the middle of a word if possible."""
+    if len(text) <= size:
+        return text
+    cut = text[: size - 1].rsplit(" ", 1)[0]
+    return (cut if len(cut) > size // 2 else text[: size - 1]) + "…"
+
+
+@dataclass(frozen=True)
+class AnswerHeader:
+    """What every answer's cabecalho needs."""
+
+    tipo_transacao: str
+    sequencial: str
+    when: datetime
+    registro_ans: str  # this operator: the answer's origem
+    destino: Party | None  # the provider as it identified itself; None when unknown
+    version: str
+
+
+def _cabecalho(parent: etree._Element, h: AnswerHeader) -> None:
+    cab = _sub(parent, "cabecalho")
+    ident = _sub(cab, "identificacaoTransacao")
+    _sub(ident, "tipoTransacao", h.tipo_transacao)
+    _sub(ident, "sequencialTransacao", h.sequencial)
+    _sub(ident, "dataRegistroTransacao", h.when.strftime("%Y-%m-%d"))
+    _sub(ident, "horaRegistroTransacao", h.when.strftime("%H:%M:%S"))
+    _sub(_sub(cab, "origem"), REGISTRO_ANS, h.registro_ans)
+    destino = _sub(cab, "destino")
+    if h.destino is None or h.destino.kind == REGISTRO_ANS:
+        _sub(destino, REGISTRO_ANS, h.registro_ans)
+    else:
+        _sub(_sub(destino, "identificacaoPrestador"), h.destino.kind, h.destino.value)
+    _sub(cab, "Padrao", h.version)
+
+
+def seal(message: etree._Element) -> etree._Element:
+    """Append the hash of everything written so far."""
+    _sub(message, "hash", message_hash(message))
+    return message
+
+
+def new_message(root_name: str, header: AnswerHeader) -> etree._Element:
+    root = etree.Element(q(root_name), nsmap=NSMAP)
+    _cabecalho(root, header)
+    return root
+
+
+def motivo_glosa(parent: etree._Element, name: str, code: str, description: str | None = None):
+    el = _sub(parent, name)
+    _sub(el, "codigoGlosa", code)
+    _sub(el, "descricaoGlosa", clip(description or describe(code), TEXT500))
+    return el
+
+
+def contratado_dados(parent: etree._Element, name: str, codigo_prestador: str) -> None:
+    _sub(_sub(parent, name), "codigoPrestadorNaOperadora", codigo_prestador)
+
+
+@dataclass(frozen=True)
+class ProtocolReceipt:
+    registro_ans: str
+    codigo_prestador: str
+    numero_lote: str
+    data_envio: datetime
+    numero_protocolo: str
+    valor_total: Decimal
+    guides: list[Guide]
+
+
+def _guide_data(parent: etree._Element, guides: list[Guide]) -> None:
+    box = _sub(parent, "dadosGuiasProtocolo")
+    odonto = bool(guides) and guides[0].guide_type == ODONTO
+    for g in guides:
+        if odonto:
+            el = _sub(box, "dadosGuiasOdonto")
+            _sub(el, "numeroGuiaPrestador", g.numero_guia_prestador)
+            if g.numero_guia_operadora:
+                _sub(el, "numeroGuiaOperadora", g.numero_guia_operadora)
+            _sub(el, "numeroCarteira", g.numero_carteira)
+            _sub(el, "atendimentoRN", g.atendimento_rn)
+        else:
+            el = _sub(box, "dadosGuias")
+            _sub(el, "numeroGuiaPrestador", g.numero_guia_prestador)
+            if g.numero_guia_operadora:
+                _sub(el, "numeroGuiaOperadora", g.numero_guia_operadora)
+            ben = _sub(el, "dadosBeneficiario")
+            _sub(ben, "numeroCarteira", g.numero_carteira)
+            _sub(ben, "atendimentoRN", g.atendimento_rn)
+            if g.data_realizacao:
+                _sub(el, "dataRealizacao", g.data_realizacao)
+
+
+def protocolo_recebimento(header: AnswerHeader, receipt: ProtocolReceipt) -> etree._Element:
+    root = new_message("protocoloRecebimentoWS", header)
+    proto = _sub(_sub(root, "recebimentoLote"), "protocoloRecebimento")
+    _sub(proto, "registroANS", receipt.registro_ans)
+    contratado_dados(proto, "dadosPrestador", receipt.codigo_prestador)
+    _sub(proto, "numeroLote", receipt.numero_lote)
+    _sub(proto, "dataEnvioLote", receipt.data_envio.strftime("%Y-%m-%d"))
+    detalhe = _sub(proto, "detalheProtocolo")
+    _sub(detalhe, "numeroProtocolo", receipt.numero_protocolo)
+    _sub(detalhe, "valorTotalProtocolo", money(receipt.valor_total))
+    _guide_data(detalhe, receipt.guides)
+    return seal(root)
+
+
+def protocolo_recebimento_erro(
+    header: AnswerHeader, code: str, description: str | None = None
+) -> etree._Element:
+    root = new_message("protocoloRecebimentoWS", header)
+    motivo_glosa(_sub(root, "recebimentoLote"), "mensagemErro", code, description)
+    return seal(root)
+
+
+def tiss_fault(kind: FaultKind) -> etree._Element:
+    root = etree.Element(q("tissFaultWS"), nsmap={"ans": ANS})
+    _sub(root, "tissFault", kind.value)
+    return root

@@ -1,0 +1,192 @@
+"""Official TISS schema sets, keyed by version (`Padrao`), verified by SHA-256 before use.
+
+4.02.00 and 4.03.00 ship in the PyPI package `tiss`; other versions are imported from the ANS
+package by the operator. A set is only used after every file matches the SHA-256 the gateway
+expects, and it is compiled once per process.
+"""
+
+import hashlib
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from lxml import etree
+
+from gateway.tiss.namespaces import version_file_tag
+
+# SHA-256 of the official files as published by ANS (4.03.00: PadroTISSComunicao_202511.zip;
+# 4.02.00: PadroTISSComunicao202505.zip). Kept here, not read from the package, so that a
+# tampered or different `tiss` release cannot change what the gateway trusts.
+BUILTIN_SHA256: dict[str, dict[str, str]] = {
+    "4.03.00": {
+        "tissV4_03_00.xsd": "d4c421c7e3cf936551b70d6bd794a419867b6daea554d557b4d928363c54044c",
+        "tissWebServicesV4_03_00.xsd":
+            "3044f18d2e984910c7670e3357724c2f5798d64cc4ab5919094389a3f01bce02",
+        "tissComplexTypesV4_03_00.xsd":
+            "83a24d606620cd3907c5cd574a71bf9c4411a2ec9e0510979f44293fe7c5956a",
+        "tissSimpleTypesV4_03_00.xsd":
+            "d854debf58ac2d96194f72db95315ef2d102de57aeaf0388512f242824fdc794",
+        "tissGuiasV4_03_00.xsd": "587f0b6bac24175c50635ede52356cab00ff1ae28b550adc42e3a7f03cf605c7",
+        "tissAssinaturaDigital_v1.01.xsd":
+            "8567690a0eb05b9681fdc575ca7c867f75bf5cb33573175b8d333617ef035221",
+        "xmldsig-core-schema.xsd":
+            "b6388292d746c6cc8f932ce3b6bf7c7fc0bf6cba58ec385b38988887bcf5fdbb",
+    },
+    "4.02.00": {
+        "tissV4_02_00.xsd": "193e727c93120f21a2ca0483e261f1b0205069bf0bafc8bcbeb83a51145f324b",
+        "tissWebServicesV4_02_00.xsd":
+            "060569ecb0c8577282e23aadff223d0445dd0975e1ff29f7025fb88346f96ada",
+        "tissComplexTypesV4_02_00.xsd":
+            "18e927e8c65f9734c65b047db42533c96bb899d6f1494c517afb8abdb97ccbea",
+        "tissSimpleTypesV4_02_00.xsd":
+            "a0a3e8bff37827a468915b70c44e913a335cd6b703c1e9d0661d77dc9033370a",
+        "tissGuiasV4_02_00.xsd": "20a7c80218d0a6551bc736f22895196ebc892e18e9f8ac214957691446d61284",
+        "tissAssinaturaDigital_v1.01.xsd":
+            "8567690a0eb05b9681fdc575ca7c867f75bf5cb33573175b8d333617ef035221",
+        "xmldsig-core-schema.xsd":
+            "b6388292d746c6cc8f932ce3b6bf7c7fc0bf6cba58ec385b38988887bcf5fdbb",
+    },
+}
+
+ORIGIN_PACKAGE = "pypi:tiss==0.4.0"
+ORIGIN_IMPORTED = "imported"
+
+_SET_FILE = re.compile(r"^tiss(WebServices|ComplexTypes|SimpleTypes|Guias)?V(\d)_(\d\d)_(\d\d)\.xsd$")
+SHARED_FILES = ("tissAssinaturaDigital_v1.01.xsd", "xmldsig-core-schema.xsd")
+
+
+class SchemaSetError(Exception):
+    """A schema set is incomplete, does not match its SHA-256 values, or does not compile."""
+
+
+def expected_file_names(version: str) -> list[str]:
+    tag = version_file_tag(version)
+    kinds = ("", "WebServices", "ComplexTypes", "SimpleTypes", "Guias")
+    return [f"tiss{kind}{tag}.xsd" for kind in kinds] + list(SHARED_FILES)
+
+
+def version_of_files(names: list[str]) -> str:
+    """The single TISS version a set of schema file names belongs to."""
+    versions = {
+        f"{m.group(2)}.{m.group(3)}.{m.group(4)}" for n in names if (m := _SET_FILE.match(n))
+    }
+    if len(versions) != 1:
+        raise SchemaSetError(f"expected files of exactly one TISS version, found {sorted(versions)}")
+    return versions.pop()
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def verify_files(directory: Path, expected: Mapping[str, str]) -> None:
+    """Raise SchemaSetError unless every expected file exists with its SHA-256."""
+    for name, digest in expected.items():
+        path = directory / name
+        if not path.is_file():
+            raise SchemaSetError(f"{path}: missing")
+        actual = sha256_file(path)
+        if actual != digest:
+            raise SchemaSetError(f"{path}: SHA-256 {actual} does not match expected {digest}")
+
+
+def _schema_parser() -> etree.XMLParser:
+    # The official files are trusted once their SHA-256 matched; xmldsig-core-schema.xsd carries an
+    # internal DTD, so DTDs load, but nothing is ever fetched from the network.
+    return etree.XMLParser(no_network=True, resolve_entities=True, load_dtd=True)
+
+
+def compile_schema(path: Path) -> etree.XMLSchema:
+    try:
+        return etree.XMLSchema(etree.parse(str(path), _schema_parser()))
+    except (etree.XMLSchemaParseError, etree.XMLSyntaxError, OSError) as exc:
+        raise SchemaSetError(f"{path.name} does not compile: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"linha {self.line}: {self.message}"
+
+
+@dataclass
+class SchemaSet:
+    version: str
+    origin: str
+    directory: Path
+    sha256: dict[str, str]
+    _compiled: dict[str, etree.XMLSchema] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def webservices_file(self) -> str:
+        return f"tissWebServices{version_file_tag(self.version)}.xsd"
+
+    @property
+    def message_file(self) -> str:
+        return f"tiss{version_file_tag(self.version)}.xsd"
+
+    def verify(self) -> None:
+        verify_files(self.directory, self.sha256)
+
+    def _schema(self, file_name: str) -> etree.XMLSchema:
+        # Compiled once per process and shared: lxml's XMLSchema validation is thread-safe.
+        schema = self._compiled.get(file_name)
+        if schema is None:
+            with self._lock:
+                schema = self._compiled.get(file_name)
+                if schema is None:
+                    schema = compile_schema(self.directory / file_name)
+                    self._compiled[file_name] = schema
+        return schema
+
+    def compile(self) -> None:
+        self._schema(self.webservices_file)
+        self._schema(self.message_file)
+
+    def validate(self, element: etree._Element) -> list[SchemaError]:
+        """Every error the schema finds (not just the first). `element` is a *WS web-service
+        element or a `mensagemTISS` document root."""
+        name = etree.QName(element).localname
+        schema = self._schema(self.message_file if name == "mensagemTISS" else self.webservices_file)
+        if schema.validate(element):
+            return []
+        return [SchemaError(e.line, e.message) for e in schema.error_log]
+
+
+class SchemaRegistry:
+    """Schema sets by version. Only verified sets are added."""
+
+    def __init__(self) -> None:
+        self._sets: dict[str, SchemaSet] = {}
+
+    def add(self, schema_set: SchemaSet) -> None:
+        schema_set.verify()
+        self._sets[schema_set.version] = schema_set
+
+    def get(self, version: str) -> SchemaSet | None:
+        return self._sets.get(version)
+
+    def versions(self) -> list[str]:
+        return sorted(self._sets)
+
+    def __iter__(self):
+        return iter(self._sets[v] for v in self.versions())
+
+
+def package_schema_dir(version: str) -> Path:
+    """Where the `tiss` package keeps the official files of `version`."""
+    return Path(str(resources.files("tiss") / "_data" / "schemas" / version))
+
+
+def builtin_sets() -> list[SchemaSet]:
+    return [
+        SchemaSet(version, ORIGIN_PACKAGE, package_schema_dir(version), dict(digests))
+        for version, digests in BUILTIN_SHA256.items()
+    ]
