@@ -1,0 +1,52 @@
+"""The WSGI application: TISS SOAP endpoints (spyne) beside the HTTP pages (Flask)."""
+
+import re
+import uuid
+
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from gateway.config import Settings
+from gateway.services.gateway import Gateway
+from gateway.soap.protocol import ENV_GATEWAY, ENV_REMOTE, ENV_REQUEST_ID, ENV_VERSION
+from gateway.soap.services import build_soap_apps
+from gateway.tiss.namespaces import version_from_slug
+from gateway.web import create_web_app
+
+_SOAP_PATH = re.compile(r"^/tiss/(v\d{5})/([A-Za-z]+)/?$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class GatewayApp:
+    """Routes POSTs to /tiss/<version>/<Service> to that service's spyne application and every
+    other request to Flask."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self.soap = build_soap_apps(gw.settings.max_message_bytes)
+        self.web = create_web_app(gw)
+
+    def __call__(self, environ, start_response):
+        match = _SOAP_PATH.match(environ.get("PATH_INFO", ""))
+        if match and environ.get("REQUEST_METHOD") == "POST":
+            version = version_from_slug(match.group(1))
+            soap_app = self.soap.get(match.group(2))
+            if soap_app is not None and self.gw.accepts(version):
+                environ[ENV_GATEWAY] = self.gw
+                environ[ENV_VERSION] = version
+                environ[ENV_REQUEST_ID] = _request_id(environ)
+                environ[ENV_REMOTE] = environ.get("REMOTE_ADDR")
+                return soap_app(environ, start_response)
+        return self.web(environ, start_response)
+
+
+def _request_id(environ) -> str:
+    given = environ.get("HTTP_X_REQUEST_ID", "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def create_app(settings: Settings | None = None):
+    settings = settings or Settings.from_env()
+    app = GatewayApp(Gateway.start(settings))
+    if settings.trust_proxy:
+        return ProxyFix(app, x_for=1, x_proto=1, x_host=1, x_port=1)
+    return app

@@ -1,0 +1,82 @@
+"""Operator set-up: this operator's identity and its credentialed providers."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+
+from gateway.services.documents import normalize, valid_cnpj, valid_cpf
+from gateway.services.passwords import hash_password
+from storage.db import Database
+from storage.models import Account, Operator, Provider
+
+
+class AdminError(ValueError):
+    """A clear, user-facing reason why an operator command cannot be done."""
+
+
+def set_operator(db: Database, registro_ans: str, name: str) -> Operator:
+    if not (registro_ans.isdigit() and len(registro_ans) == 6):
+        raise AdminError("o registro ANS tem 6 dígitos")
+    if not name.strip():
+        raise AdminError("informe o nome da operadora")
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        operator = session.scalar(select(Operator).limit(1))
+        if operator is None:
+            operator = Operator(registro_ans=registro_ans, name=name.strip(), updated_at=now)
+            session.add(operator)
+        else:
+            operator.registro_ans, operator.name, operator.updated_at = registro_ans, name.strip(), now
+    return operator
+
+
+@dataclass(frozen=True)
+class NewProvider:
+    provider_id: int
+    login: str
+    codigo_na_operadora: str
+
+
+def add_provider(db: Database, *, code: str, name: str, password: str, cnpj: str | None = None,
+                 cpf: str | None = None) -> NewProvider:
+    """An approved provider whose web-service login is its CNPJ/CPF (digits, or the letters and
+    digits of an alphanumeric CNPJ)."""
+    if bool(cnpj) == bool(cpf):
+        raise AdminError("informe --cnpj ou --cpf (um dos dois)")
+    if cnpj is not None:
+        doc = normalize(cnpj)
+        if not valid_cnpj(doc):
+            raise AdminError(f"CNPJ {cnpj} inválido (dígitos verificadores não conferem)")
+    else:
+        doc = normalize(cpf)
+        if not valid_cpf(doc):
+            raise AdminError(f"CPF {cpf} inválido (dígitos verificadores não conferem)")
+    code = code.strip()
+    if not code or len(code) > 14:
+        raise AdminError("o código do prestador na operadora tem de 1 a 14 caracteres")
+    if len(password) < 8:
+        raise AdminError("a senha deve ter ao menos 8 caracteres")
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        clash = session.scalar(
+            select(Provider).where(or_(
+                Provider.codigo_na_operadora == code,
+                Provider.cnpj == doc if cnpj else Provider.cpf == doc,
+            ))
+        )
+        if clash is not None or session.scalar(select(Account).where(Account.login == doc)):
+            raise AdminError("já existe prestador com esse documento ou código")
+        provider = Provider(
+            person_kind="PJ" if cnpj else "PF", cnpj=doc if cnpj else None,
+            cpf=doc if cpf else None, codigo_na_operadora=code, name=name.strip(),
+            status="approved", created_at=now,
+        )
+        session.add(provider)
+        session.flush()
+        session.add(Account(
+            login=doc, kind="provider", provider_id=provider.id,
+            password_hash=hash_password(password), active=True, failed_attempts=0,
+            password_changed_at=now, created_at=now,
+        ))
+        return NewProvider(provider.id, doc, code)

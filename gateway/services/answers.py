@@ -1,0 +1,148 @@
+"""Answers and the archive: every message is stored with the answer it got, in the same
+transaction as whatever the message changed."""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+from sqlalchemy.orm import Session
+
+from gateway.services.gateway import Gateway
+from gateway.services.inbound import Facts, Inbound, Rejected, ServiceSpec
+from gateway.tiss.codes import FaultKind
+from gateway.tiss.responses import AnswerHeader, tiss_fault
+from storage.models import Message
+
+log = logging.getLogger(__name__)
+
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What goes back to the sender: a TISS body (`payload`) or a tissFault."""
+
+    outcome: str
+    charset: str
+    version: str
+    message_id: int | None = None
+    payload: etree._Element | None = None
+    fault: FaultKind | None = None
+    code: str | None = None
+    description: str | None = None
+    protocol: str | None = None
+
+    @property
+    def fault_string(self) -> str:
+        return f"{self.code} - {self.description}"
+
+    @property
+    def is_server_error(self) -> bool:
+        return self.fault is FaultKind.ERRO_INESPERADO
+
+
+def answer_version(gw: Gateway, inbound: Inbound, facts: Facts) -> str:
+    """The version an answer is written in: the message's when accepted, else the endpoint's."""
+    for candidate in (facts.version, inbound.endpoint_version):
+        if gw.accepts(candidate):
+            return candidate
+    return gw.newest_version
+
+
+def answer_header(gw: Gateway, spec: ServiceSpec, facts: Facts, message: Message) -> AnswerHeader:
+    return AnswerHeader(
+        tipo_transacao=spec.response_tipo,
+        sequencial=str(message.id),
+        when=gw.local(message.received_at).replace(tzinfo=None),
+        registro_ans=gw.registro_ans() or "000000",
+        destino=facts.header.origem if facts.header else None,
+        version=facts.version,
+    )
+
+
+def new_record(gw: Gateway, spec: ServiceSpec, inbound: Inbound, facts: Facts,
+               received_at: datetime, outcome: str) -> Message:
+    header = facts.header
+    return Message(
+        request_id=inbound.request_id,
+        received_at=received_at,
+        channel=inbound.channel,
+        service=spec.name,
+        endpoint_version=inbound.endpoint_version,
+        remote_addr=inbound.remote_addr,
+        raw_request=inbound.raw,
+        request_size=len(inbound.raw),
+        request_sha256=hashlib.sha256(inbound.raw).hexdigest(),
+        request_charset=inbound.declared_charset,
+        version=(facts.version or None) and facts.version[:8],
+        tipo_transacao=header.tipo_transacao[:40] if header else None,
+        sequencial=header.sequencial[:12] if header else None,
+        login=(facts.login or "")[:60] or None,
+        provider_id=facts.provider.id if facts.provider else None,
+        hash_informed=facts.hash_informed,
+        hash_variant=facts.hash_variant,
+        outcome=outcome,
+        codes=",".join(facts.codes) or None,
+        detail=facts.detail,
+    )
+
+
+def serialize(element: etree._Element, charset: str) -> bytes:
+    return etree.tostring(element, encoding=charset, xml_declaration=True)
+
+
+def store_body_answer(session: Session, record: Message, payload: etree._Element,
+                      charset: str) -> None:
+    record.raw_response = serialize(payload, charset)
+    record.response_charset = charset
+
+
+def record_rejection(gw: Gateway, spec: ServiceSpec, inbound: Inbound, facts: Facts,
+                     rejection: Rejected, received_at: datetime) -> Answer:
+    """Archive a message that failed a check and answer it with a tissFault."""
+    facts.codes = [rejection.code]
+    if rejection.detail and not facts.detail:
+        facts.detail = rejection.detail
+    return _record_fault(gw, spec, inbound, facts, received_at, REJECTED, rejection.fault,
+                         rejection.code, rejection.description)
+
+
+def record_failure(gw: Gateway, spec: ServiceSpec, inbound: Inbound, facts: Facts,
+                   received_at: datetime) -> Answer:
+    """Something broke on our side. Log it, archive what we can, answer ErroInesperadoServidor."""
+    log.exception("unexpected failure handling %s request %s", spec.name, inbound.request_id)
+    facts.codes = []
+    return _record_fault(gw, spec, inbound, facts, received_at, ERROR, FaultKind.ERRO_INESPERADO,
+                         "5002", "erro inesperado no servidor; reenvie a mensagem mais tarde")
+
+
+def _record_fault(gw, spec, inbound, facts, received_at, outcome, fault, code, description):
+    charset = inbound.answer_charset
+    version = answer_version(gw, inbound, facts)
+    element = tiss_fault(fault)
+    message_id = None
+    try:
+        with gw.db.transaction() as session:
+            record = new_record(gw, spec, inbound, facts, received_at, outcome)
+            record.codes = code
+            record.fault = fault.value
+            record.raw_response = serialize(element, charset)
+            record.response_charset = charset
+            if record.detail is None and outcome != ERROR:
+                record.detail = description
+            session.add(record)
+            session.flush()
+            message_id = record.id
+    except Exception:
+        # The archive itself failed (database down): still answer, and say so in the log.
+        log.exception("could not archive %s request %s", spec.name, inbound.request_id)
+        if fault is not FaultKind.ERRO_INESPERADO:
+            fault, code = FaultKind.ERRO_INESPERADO, "5002"
+            description = "erro inesperado no servidor; reenvie a mensagem mais tarde"
+    return Answer(outcome=outcome if message_id else ERROR, charset=charset, version=version,
+                  message_id=message_id, fault=fault, code=code, description=description)

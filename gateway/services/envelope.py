@@ -1,0 +1,14 @@
+"""Messages that never became readable TISS: not XML, hostile XML, no SOAP Body."""
+
+from gateway.services.answers import Answer, record_rejection
+from gateway.services.gateway import Gateway
+from gateway.services.inbound import Facts, Inbound, Rejected, ServiceSpec
+from gateway.tiss import codes
+from gateway.tiss.codes import FaultKind
+
+
+def reject_unreadable(gw: Gateway, spec: ServiceSpec, inbound: Inbound, reason: str) -> Answer:
+    """Archive the bytes as received and answer SchemaInvalido with 5002."""
+    rejection = Rejected(FaultKind.SCHEMA_INVALIDO, codes.XML_NOT_VALIDATED,
+                         f"{codes.describe(codes.XML_NOT_VALIDATED)}: {reason}")
+    return record_rejection(gw, spec, inbound, Facts(), rejection, gw.utcnow())

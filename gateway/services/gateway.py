@@ -1,0 +1,72 @@
+"""The gateway's process-wide context: settings, database, verified schema sets, clock."""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from gateway.config import ConfigError, Settings
+from gateway.services import schema_sets
+from gateway.tiss.schemas import SchemaRegistry
+from storage.db import Database
+from storage.models import Operator
+
+log = logging.getLogger(__name__)
+
+# TISS dates and times are Brazilian civil time; the database keeps UTC.
+BRAZIL = ZoneInfo("America/Sao_Paulo")
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    db: Database
+    schemas: SchemaRegistry
+    _registro_ans: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def start(cls, settings: Settings, *, compile_schemas: bool = True) -> "Gateway":
+        """Open the database and load every schema set; refuses to start on a set whose files do
+        not match their SHA-256, or when an accepted version has no schema set."""
+        db = Database(settings.database_url)
+        registry = schema_sets.load_registry(db)
+        missing = [v for v in settings.accepted_versions if registry.get(v) is None]
+        if missing:
+            raise ConfigError(
+                f"accepted versions without a schema set: {', '.join(missing)}; "
+                "import them with `tiss-gateway schemas import PATH`"
+            )
+        if compile_schemas:
+            for version in settings.accepted_versions:
+                registry.get(version).compile()
+        return cls(settings=settings, db=db, schemas=registry)
+
+    def utcnow(self) -> datetime:
+        return datetime.now(UTC)
+
+    def local(self, moment: datetime) -> datetime:
+        """Brazilian civil time of a stored moment (SQLite gives back naive UTC values)."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(BRAZIL)
+
+    def accepts(self, version: str | None) -> bool:
+        return version in self.settings.accepted_versions and self.schemas.get(version) is not None
+
+    @property
+    def newest_version(self) -> str:
+        return max(self.settings.accepted_versions)
+
+    def registro_ans(self) -> str | None:
+        """This operator's registroANS: TISS_REGISTRO_ANS, else the one `operator set` recorded."""
+        if self.settings.registro_ans:
+            return self.settings.registro_ans
+        if self._registro_ans is None:
+            with self.db.reading() as session:
+                self._registro_ans = session.scalar(select(Operator.registro_ans).limit(1))
+        return self._registro_ans
+
+    def forget_operator(self) -> None:
+        self._registro_ans = None

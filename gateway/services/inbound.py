@@ -1,0 +1,200 @@
+"""What every inbound TISS message goes through, whatever the service: version, schema, hash,
+destination, login and sender. One code path for the web services and the portal's upload."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.services.gateway import Gateway
+from gateway.services.passwords import verify_md5_credential
+from gateway.tiss import codes
+from gateway.tiss.codes import FaultKind
+from gateway.tiss.hashing import check_hash
+from gateway.tiss.header import CNPJ, CODIGO_PRESTADOR, CPF, REGISTRO_ANS, Header, read_header
+from gateway.tiss.header import find_padrao, informed_hash
+from gateway.tiss.namespaces import q
+from gateway.tiss.schemas import SchemaSet
+from storage.models import Account, Provider
+
+SENDER_MISMATCH = "O Recebedor do arquivo diverge do login utilizado"
+MAX_DETAIL_ERRORS = 200
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """The shape of one TISS web service."""
+
+    name: str  # e.g. tissLoteGuias
+    request_root: str  # e.g. loteGuiasWS
+    tipo_transacao: str  # tipoTransacao the request must declare
+    response_root: str
+    response_tipo: str
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message as it arrived, before anything was concluded about it."""
+
+    raw: bytes
+    channel: str  # soap | upload
+    request_id: str
+    remote_addr: str | None = None
+    endpoint_version: str | None = None
+    declared_charset: str = "UTF-8"
+
+    @property
+    def answer_charset(self) -> str:
+        """Answer in the charset the request declared: ISO-8859-1 or else UTF-8."""
+        latin = {"ISO-8859-1", "ISO8859-1", "LATIN1", "LATIN-1", "ISO_8859-1"}
+        return "ISO-8859-1" if self.declared_charset.upper() in latin else "UTF-8"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Someone already authenticated outside the message (the portal's logged-in user)."""
+
+    account_id: int
+    provider_id: int
+
+
+class Rejected(Exception):
+    """A check failed. Answered with a tissFault carrying `code` in the fault string."""
+
+    def __init__(self, fault: FaultKind, code: str, description: str | None = None,
+                 detail: str | None = None) -> None:
+        self.fault = fault
+        self.code = code
+        self.description = description or codes.describe(code)
+        self.detail = detail
+        super().__init__(f"{code} {self.description}")
+
+
+@dataclass
+class Facts:
+    """What was learnt about a message so far; archived whatever the outcome."""
+
+    version: str | None = None
+    header: Header | None = None
+    login: str | None = None
+    provider: Provider | None = None
+    account: Account | None = None
+    hash_informed: str | None = None
+    hash_variant: str | None = None
+    schema_set: SchemaSet | None = None
+    detail: str | None = None
+    codes: list[str] = field(default_factory=list)
+
+
+def check_message(
+    gw: Gateway,
+    session: Session,
+    spec: ServiceSpec,
+    message: etree._Element,
+    facts: Facts,
+    *,
+    principal: Principal | None = None,
+    schema_view: Callable[[etree._Element], etree._Element] | None = None,
+) -> None:
+    """Run every message-level check in the order the standard implies, filling `facts`.
+    Raises Rejected on the first failure (schema errors are all reported at once)."""
+    _check_root(spec, message)
+    _check_version(gw, message, facts)
+    _check_schema(message if schema_view is None else schema_view(message), facts)
+    header = facts.header = read_header(message)
+    facts.login = header.login
+    if header.tipo_transacao != spec.tipo_transacao:
+        raise Rejected(FaultKind.SCHEMA_INVALIDO, codes.MESSAGE_OUT_OF_STANDARD,
+                       f"tipoTransacao {header.tipo_transacao} não corresponde ao serviço "
+                       f"{spec.name} ({spec.tipo_transacao})")
+    _check_hash(gw, message, facts)
+    _check_destination(gw, header)
+    if principal is None:
+        _authenticate(session, header, facts)
+    else:
+        facts.account = session.get(Account, principal.account_id)
+        facts.provider = session.get(Provider, principal.provider_id)
+    _check_sender(header, facts.provider)
+
+
+def _check_root(spec: ServiceSpec, message: etree._Element) -> None:
+    if message.tag != q(spec.request_root):
+        raise Rejected(FaultKind.SCHEMA_INVALIDO, codes.MESSAGE_OUT_OF_STANDARD,
+                       f"o serviço {spec.name} recebe {spec.request_root}, "
+                       f"não {etree.QName(message).localname}")
+
+
+def _check_version(gw: Gateway, message: etree._Element, facts: Facts) -> None:
+    padrao = find_padrao(message)
+    facts.version = padrao
+    if not gw.accepts(padrao):
+        accepted = ", ".join(gw.settings.accepted_versions)
+        raise Rejected(FaultKind.VERSAO_INVALIDA, codes.VERSION_INVALID,
+                       f"versão {padrao or '(não informada)'} não aceita; aceitas: {accepted}")
+    facts.schema_set = gw.schemas.get(padrao)
+
+
+def _check_schema(element: etree._Element, facts: Facts) -> None:
+    errors = facts.schema_set.validate(element)
+    if errors:
+        facts.detail = "\n".join(str(e) for e in errors[:MAX_DETAIL_ERRORS])
+        if len(errors) > MAX_DETAIL_ERRORS:
+            facts.detail += f"\n... e mais {len(errors) - MAX_DETAIL_ERRORS} erros"
+        summary = f"{len(errors)} erro(s) de schema; primeiro: {errors[0]}"
+        raise Rejected(FaultKind.SCHEMA_INVALIDO, codes.MESSAGE_OUT_OF_STANDARD, summary,
+                       facts.detail)
+
+
+def _check_hash(gw: Gateway, message: etree._Element, facts: Facts) -> None:
+    facts.hash_informed = informed_hash(message)[:64]
+    result = check_hash(message, facts.hash_informed, gw.settings.hash_encodings)
+    facts.hash_variant = result.variant
+    if not result.ok:
+        raise Rejected(FaultKind.HASH_INVALIDO, codes.HASH_INVALID)
+
+
+def _check_destination(gw: Gateway, header: Header) -> None:
+    destino = header.destino
+    if destino is None or destino.kind != REGISTRO_ANS:
+        raise Rejected(FaultKind.DESTINATARIO_INVALIDO, codes.RECIPIENT_NOT_IDENTIFIED,
+                       "o destino deve ser o registro ANS da operadora")
+    if destino.value != gw.registro_ans():
+        raise Rejected(FaultKind.DESTINATARIO_INVALIDO, codes.OPERATOR_REGISTRO_ANS_INVALID,
+                       f"registro ANS {destino.value} não é desta operadora")
+
+
+def _authenticate(session: Session, header: Header, facts: Facts) -> None:
+    if not header.login or header.senha is None:
+        # Still pay for one verification so a missing login is not faster than a wrong one.
+        verify_md5_credential(None, header.senha)
+        raise Rejected(FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED,
+                       "login e senha do prestador (loginSenhaPrestador) não informados")
+    account = session.scalar(
+        select(Account).where(Account.login == header.login.strip(), Account.kind == "provider")
+    )
+    stored = account.password_hash if account is not None and account.active else None
+    if not verify_md5_credential(stored, header.senha) or account.provider is None \
+            or account.provider.status != "approved":
+        raise Rejected(FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED,
+                       "login ou senha inválidos")
+    facts.account = account
+    facts.provider = account.provider
+
+
+def _check_sender(header: Header, provider: Provider | None) -> None:
+    origem = header.origem
+    own = {
+        CNPJ: provider.cnpj if provider else None,
+        CPF: provider.cpf if provider else None,
+        CODIGO_PRESTADOR: provider.codigo_na_operadora if provider else None,
+    }
+    if origem is None or origem.kind not in own or not own[origem.kind] \
+            or origem.value.upper() != own[origem.kind].upper():
+        raise Rejected(FaultKind.REMETENTE_INVALIDO, codes.SENDER_NOT_IDENTIFIED, SENDER_MISMATCH)
+
+
+def answer_time(gw: Gateway, moment: datetime) -> datetime:
+    return gw.local(moment).replace(tzinfo=None)

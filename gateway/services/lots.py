@@ -1,0 +1,197 @@
+"""Use case: receive a lot of guides (tissLoteGuias / ENVIO_LOTE_GUIAS)."""
+
+from copy import deepcopy
+from datetime import datetime
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.services.answers import (
+    ACCEPTED,
+    DUPLICATE,
+    REJECTED,
+    Answer,
+    answer_header,
+    new_record,
+    record_failure,
+    record_rejection,
+    store_body_answer,
+)
+from gateway.services.gateway import Gateway
+from gateway.services.inbound import Facts, Inbound, Principal, Rejected, ServiceSpec, check_message
+from gateway.tiss import codes
+from gateway.tiss import lote as tiss_lote
+from gateway.tiss.namespaces import q
+from gateway.tiss.responses import (
+    ProtocolReceipt,
+    protocolo_recebimento,
+    protocolo_recebimento_erro,
+)
+from storage import models
+
+LOTE_GUIAS = ServiceSpec(
+    name="tissLoteGuias",
+    request_root="loteGuiasWS",
+    tipo_transacao="ENVIO_LOTE_GUIAS",
+    response_root="protocoloRecebimentoWS",
+    response_tipo="PROTOCOLO_RECEBIMENTO",
+)
+
+STATUS_RECEBIDO = 1
+
+
+def receive_lot(gw: Gateway, inbound: Inbound, message: etree._Element,
+                principal: Principal | None = None) -> Answer:
+    """Check a `loteGuiasWS` (or the loteGuias of a mensagemTISS), store it with a new protocol
+    in one transaction, and answer with `protocoloRecebimentoWS`."""
+    received_at = gw.utcnow()
+    # Two tries: a concurrent resend of the same lot can win the unique (provider, numeroLote)
+    # race; the second try then finds it and answers as a resend.
+    for attempt in (1, 2):
+        facts = Facts()
+        try:
+            with gw.db.transaction() as session:
+                return _receive(gw, session, inbound, message, facts, principal, received_at)
+        except Rejected as rejection:
+            return record_rejection(gw, LOTE_GUIAS, inbound, facts, rejection, received_at)
+        except IntegrityError:
+            if attempt == 2:
+                return record_failure(gw, LOTE_GUIAS, inbound, facts, received_at)
+        except Exception:
+            return record_failure(gw, LOTE_GUIAS, inbound, facts, received_at)
+    raise AssertionError("unreachable")
+
+
+def lote_guias_of(message: etree._Element) -> etree._Element | None:
+    body = message.find(q("prestadorParaOperadora"))
+    return (body if body is not None else message).find(q("loteGuias"))
+
+
+def _first_guides(limit: int):
+    """A view of the message with at most `limit` guides, so that a lot that is too large is
+    still checked for everything else and answered with 5015 rather than a schema error."""
+
+    def view(message: etree._Element) -> etree._Element:
+        trimmed = deepcopy(message)
+        guias = tiss_lote.guides_element(lote_guias_of(trimmed))
+        for extra in list(guias.iterchildren(etree.Element))[limit:]:
+            guias.remove(extra)
+        return trimmed
+
+    return view
+
+
+def _receive(gw: Gateway, session: Session, inbound: Inbound, message: etree._Element,
+             facts: Facts, principal: Principal | None, received_at: datetime) -> Answer:
+    lote_el = lote_guias_of(message)
+    count = tiss_lote.count_guides(lote_el) if lote_el is not None else 0
+    too_many = count > tiss_lote.MAX_GUIDES_PER_LOT
+    check_message(gw, session, LOTE_GUIAS, message, facts, principal=principal,
+                  schema_view=_first_guides(tiss_lote.MAX_GUIDES_PER_LOT) if too_many else None)
+    provider = facts.provider
+    if too_many:
+        return _body_error(gw, session, inbound, facts, received_at, codes.TOO_MANY_GUIDES,
+                           f"o lote tem {count} guias; o máximo é "
+                           f"{tiss_lote.MAX_GUIDES_PER_LOT}")
+    lot = tiss_lote.read_lot(lote_el)
+    existing = session.scalar(
+        select(models.Lot).where(
+            models.Lot.provider_id == provider.id, models.Lot.numero_lote == lot.numero_lote
+        )
+    )
+    if existing is not None:
+        if existing.content_digest != lot.content_digest:
+            return _body_error(gw, session, inbound, facts, received_at,
+                               codes.IDENTIFIER_ALREADY_SENT,
+                               f"o lote {lot.numero_lote} já foi enviado com outro conteúdo")
+        protocol = session.scalar(select(models.Protocol).where(models.Protocol.lot_id == existing.id))
+        return _receipt(gw, session, inbound, facts, received_at, protocol, DUPLICATE)
+    protocol = _store_lot(session, provider, lot, facts.version, received_at)
+    return _receipt(gw, session, inbound, facts, received_at, protocol, ACCEPTED)
+
+
+def _store_lot(session: Session, provider: models.Provider, lot: tiss_lote.Lot, version: str,
+               received_at: datetime) -> models.Protocol:
+    row = models.Lot(
+        provider_id=provider.id, numero_lote=lot.numero_lote, content_digest=lot.content_digest,
+        version=version, guide_type=lot.guide_type, guide_count=len(lot.guides),
+        total_value=lot.total, received_at=received_at,
+    )
+    row.guides = [
+        models.Guide(
+            provider_id=provider.id, position=i, guide_type=g.guide_type,
+            numero_guia_prestador=g.numero_guia_prestador,
+            numero_guia_operadora=g.numero_guia_operadora, numero_carteira=g.numero_carteira,
+            atendimento_rn=g.atendimento_rn, data_realizacao=g.data_realizacao,
+            valor_informado=g.valor_informado,
+        )
+        for i, g in enumerate(lot.guides, start=1)
+    ]
+    protocol = models.Protocol(lot=row, provider_id=provider.id, status=STATUS_RECEBIDO,
+                               created_at=received_at, updated_at=received_at)
+    protocol.history = [models.ProtocolStatusChange(
+        status=STATUS_RECEBIDO, changed_at=received_at, actor="gateway", reason="lote recebido")]
+    session.add(row)
+    session.add(protocol)
+    # The unique (provider, numeroLote) constraint fires here on a concurrent duplicate.
+    session.flush()
+    protocol.numero = protocol_number(protocol.id)
+    return protocol
+
+
+def protocol_number(protocol_id: int) -> str:
+    """st_texto12, unique because it is the primary key, zero-padded to sort as text."""
+    return f"{protocol_id:012d}"
+
+
+def receipt_guides(lot: models.Lot) -> list[tiss_lote.Guide]:
+    return [
+        tiss_lote.Guide(
+            guide_type=g.guide_type, numero_guia_prestador=g.numero_guia_prestador,
+            numero_guia_operadora=g.numero_guia_operadora, numero_carteira=g.numero_carteira,
+            atendimento_rn=g.atendimento_rn, data_realizacao=g.data_realizacao,
+            valor_informado=g.valor_informado,
+        )
+        for g in lot.guides
+    ]
+
+
+def _receipt(gw: Gateway, session: Session, inbound: Inbound, facts: Facts,
+             received_at: datetime, protocol: models.Protocol, outcome: str) -> Answer:
+    record = new_record(gw, LOTE_GUIAS, inbound, facts, received_at, outcome)
+    record.protocol_id = protocol.id
+    session.add(record)
+    session.flush()
+    lot = protocol.lot
+    receipt = ProtocolReceipt(
+        registro_ans=gw.registro_ans(),
+        codigo_prestador=facts.provider.codigo_na_operadora,
+        numero_lote=lot.numero_lote,
+        data_envio=gw.local(lot.received_at),
+        numero_protocolo=protocol.numero,
+        valor_total=lot.total_value,
+        guides=receipt_guides(lot),
+    )
+    payload = protocolo_recebimento(answer_header(gw, LOTE_GUIAS, facts, record), receipt)
+    store_body_answer(session, record, payload, inbound.answer_charset)
+    return Answer(outcome=outcome, charset=inbound.answer_charset, version=facts.version,
+                  message_id=record.id, payload=payload, protocol=protocol.numero)
+
+
+def _body_error(gw: Gateway, session: Session, inbound: Inbound, facts: Facts,
+                received_at: datetime, code: str, description: str) -> Answer:
+    """A lot rule failed on an authenticated, valid message: answer in the body (mensagemErro)."""
+    facts.codes = [code]
+    facts.detail = description
+    record = new_record(gw, LOTE_GUIAS, inbound, facts, received_at, REJECTED)
+    session.add(record)
+    session.flush()
+    payload = protocolo_recebimento_erro(
+        answer_header(gw, LOTE_GUIAS, facts, record), code,
+        f"{codes.describe(code)}: {description}",
+    )
+    store_body_answer(session, record, payload, inbound.answer_charset)
+    return Answer(outcome=REJECTED, charset=inbound.answer_charset, version=facts.version,
+                  message_id=record.id, payload=payload, code=code, description=description)

@@ -1,0 +1,130 @@
+"""spyne's SOAP 1.1 protocol, adapted to TISS.
+
+- The envelope is read with the gateway's hardened parser (no DTD, no entities, size and depth
+  limits) instead of spyne's own.
+- The Body's root element reaches the use case untouched, and the answer element the use case
+  built goes into the Body untouched (its hash was computed over exactly those texts).
+- The answer is written in the charset the request declared.
+"""
+
+from dataclasses import dataclass
+
+from lxml import etree
+from spyne import Fault
+from spyne.error import RequestTooLongError
+from spyne.protocol.soap import Soap11
+
+from gateway.services.answers import Answer
+from gateway.services.envelope import reject_unreadable
+from gateway.services.inbound import Inbound, ServiceSpec
+from gateway.tiss.namespaces import SOAP11_ENV
+from gateway.tiss.xmlsafe import UnsafeXml, parse_untrusted
+
+ENV_GATEWAY = "tiss.gateway"
+ENV_VERSION = "tiss.endpoint_version"
+ENV_REQUEST_ID = "tiss.request_id"
+ENV_REMOTE = "tiss.remote_addr"
+
+
+class TissFault(Fault):
+    """A SOAP fault whose detail is the tissFaultWS element of the answer."""
+
+    def __init__(self, answer: Answer, detail: etree._Element) -> None:
+        super().__init__(
+            faultcode="Server" if answer.is_server_error else "Client",
+            faultstring=answer.fault_string,
+            detail=detail,
+        )
+        self.answer = answer
+
+
+@dataclass(frozen=True)
+class SoapRequest:
+    """What the adapter hands to the service method through spyne's user-defined context."""
+
+    inbound: Inbound
+    payload: etree._Element
+
+
+class TissSoap11(Soap11):
+    def __init__(self, spec: ServiceSpec, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def create_in_document(self, ctx, charset=None):
+        env = ctx.transport.req_env
+        gw = env[ENV_GATEWAY]
+        inbound = Inbound(
+            raw=b"", channel="soap", request_id=env[ENV_REQUEST_ID],
+            remote_addr=env.get(ENV_REMOTE), endpoint_version=env.get(ENV_VERSION),
+        )
+        try:
+            raw = b"".join(ctx.in_string)
+        except RequestTooLongError:
+            limit = gw.settings.max_message_bytes
+            raise self._reject(gw, inbound, f"mensagem acima do limite de {limit} bytes") from None
+        inbound = Inbound(raw=raw, channel="soap", request_id=inbound.request_id,
+                          remote_addr=inbound.remote_addr,
+                          endpoint_version=inbound.endpoint_version)
+        try:
+            parsed = parse_untrusted(raw, gw.settings.xml_limits)
+        except UnsafeXml as exc:
+            raise self._reject(gw, inbound, exc.reason) from None
+        inbound = Inbound(raw=raw, channel="soap", request_id=inbound.request_id,
+                          remote_addr=inbound.remote_addr,
+                          endpoint_version=inbound.endpoint_version,
+                          declared_charset=parsed.declared_encoding)
+        payload = _body_payload(parsed.root)
+        if isinstance(payload, str):
+            raise self._reject(gw, inbound, payload)
+        ctx.udc = SoapRequest(inbound=inbound, payload=payload)
+        ctx.in_document = (parsed.root, {})
+
+    def decompose_incoming_envelope(self, ctx, message=Soap11.REQUEST):
+        super().decompose_incoming_envelope(ctx, message)
+        # Every endpoint serves one TISS service: dispatch to it whatever the Body holds, so that
+        # a message meant for another service is archived and answered by the use case.
+        ctx.method_request_string = next(iter(self.app.interface.service_method_map))
+
+    def serialize(self, ctx, message):
+        if ctx.out_error is not None or not ctx.out_object:
+            return super().serialize(ctx, message)
+        envelope = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soapenv": SOAP11_ENV})
+        etree.SubElement(envelope, f"{{{SOAP11_ENV}}}Body").append(ctx.out_object[0])
+        ctx.out_document = envelope
+
+    def create_out_string(self, ctx, charset=None):
+        request = ctx.udc if isinstance(ctx.udc, SoapRequest) else None
+        error = ctx.out_error
+        if isinstance(error, TissFault):
+            charset = error.answer.charset
+        elif request is not None:
+            charset = request.inbound.answer_charset
+        else:
+            charset = "UTF-8"
+        ctx.transport.resp_headers["Content-Type"] = f"text/xml; charset={charset}"
+        ctx.out_string = [etree.tostring(ctx.out_document, encoding=charset,
+                                         xml_declaration=True)]
+
+    def _reject(self, gw, inbound: Inbound, reason: str) -> TissFault:
+        answer = reject_unreadable(gw, self.spec, inbound, reason)
+        return fault_for(answer)
+
+
+def fault_for(answer: Answer) -> TissFault:
+    from gateway.tiss.responses import tiss_fault
+
+    return TissFault(answer, tiss_fault(answer.fault))
+
+
+def _body_payload(envelope: etree._Element) -> etree._Element | str:
+    """The single element in a SOAP 1.1 Body, or the reason there is none."""
+    if envelope.tag != f"{{{SOAP11_ENV}}}Envelope":
+        return "o documento não é um envelope SOAP 1.1"
+    body = envelope.find(f"{{{SOAP11_ENV}}}Body")
+    if body is None:
+        return "envelope SOAP sem Body"
+    children = list(body.iterchildren(etree.Element))
+    if len(children) != 1:
+        return f"o Body deve conter exatamente um elemento, contém {len(children)}"
+    return children[0]

@@ -1,0 +1,77 @@
+"""HTTP pages that are not SOAP: the WSDLs and schemas of each version, health checks, an index."""
+
+from flask import Flask, Response, abort, jsonify, request
+from sqlalchemy import text
+
+from gateway import resources
+from gateway.services.gateway import Gateway
+from gateway.soap.services import SERVICES
+from gateway.tiss.namespaces import version_from_slug, version_slug
+
+XML = "text/xml; charset=utf-8"
+
+
+def create_web_app(gw: Gateway) -> Flask:
+    app = Flask("gateway")
+    app.config["MAX_CONTENT_LENGTH"] = gw.settings.max_message_bytes
+
+    def base_url() -> str:
+        return gw.settings.public_url or request.host_url.rstrip("/")
+
+    def served_version(slug: str) -> str:
+        version = version_from_slug(slug)
+        if not gw.accepts(version):
+            abort(404)
+        return version
+
+    @app.get("/tiss/<slug>/<service>")
+    def wsdl(slug: str, service: str):
+        version = served_version(slug)
+        if service not in SERVICES or not resources.has_wsdl(service):
+            abort(404)
+        if "wsdl" not in {k.lower() for k in request.args}:
+            return Response(
+                f"{service} {version}: envie mensagens SOAP 1.1 por POST; WSDL em ?wsdl\n",
+                status=405, headers={"Allow": "POST"}, mimetype="text/plain",
+            )
+        body = resources.render_wsdl(
+            service, version,
+            address=f"{base_url()}/tiss/{slug}/{service}",
+            schema_base=f"{base_url()}/tiss/{slug}/schemas",
+        )
+        return Response(body, content_type=XML)
+
+    @app.get("/tiss/<slug>/schemas/<file_name>")
+    def schema_file(slug: str, file_name: str):
+        schema_set = gw.schemas.get(served_version(slug))
+        if file_name not in schema_set.sha256:  # only the verified files, never a path
+            abort(404)
+        data = (schema_set.directory / file_name).read_bytes()
+        return Response(data, content_type="text/xml")
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz():
+        try:
+            with gw.db.reading() as session:
+                session.execute(text("SELECT 1"))
+        except Exception:
+            return jsonify(status="unavailable", database="unreachable"), 503
+        if not gw.registro_ans():
+            return jsonify(status="unavailable", operator="not configured"), 503
+        return jsonify(status="ready", versions=list(gw.settings.accepted_versions))
+
+    @app.get("/")
+    def index():
+        endpoints = {
+            version: {
+                name: f"{base_url()}/tiss/{version_slug(version)}/{name}" for name in SERVICES
+            }
+            for version in gw.settings.accepted_versions
+        }
+        return jsonify(service="tiss-gateway", registroANS=gw.registro_ans(), endpoints=endpoints)
+
+    return app

@@ -1,0 +1,189 @@
+"""The gateway's tables. The schema is created and changed only through Alembic migrations."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Explicit constraint names so migrations behave the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias, auto-incrementing) on SQLite.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+Money = Numeric(12, 2)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Operator(Base):
+    """This operator (one per deployment); its registroANS is the destination messages must name."""
+
+    __tablename__ = "operators"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registro_ans: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Provider(Base):
+    """A credentialed provider (prestador). Deactivated, never deleted."""
+
+    __tablename__ = "providers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_kind: Mapped[str] = mapped_column(String(2))  # PJ | PF
+    cnpj: Mapped[str | None] = mapped_column(String(14), unique=True)
+    cpf: Mapped[str | None] = mapped_column(String(11), unique=True)
+    codigo_na_operadora: Mapped[str] = mapped_column(String(14), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # approved | suspended
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Account(Base):
+    """A login. Provider accounts sign TISS web-service messages (loginSenhaPrestador) and, later,
+    the portal, with the same credential: argon2 over the MD5 hex of the password."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    login: Mapped[str] = mapped_column(String(60), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # provider | staff
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    provider: Mapped[Provider | None] = relationship()
+
+
+class Message(Base):
+    """Every message received, accepted or not, with the answer given. Append-only."""
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # soap | upload
+    service: Mapped[str] = mapped_column(String(60))
+    endpoint_version: Mapped[str | None] = mapped_column(String(8))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    raw_request: Mapped[bytes] = mapped_column(LargeBinary)
+    request_size: Mapped[int] = mapped_column(BigInteger)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    request_charset: Mapped[str | None] = mapped_column(String(20))
+    version: Mapped[str | None] = mapped_column(String(8))
+    tipo_transacao: Mapped[str | None] = mapped_column(String(40))
+    sequencial: Mapped[str | None] = mapped_column(String(12))
+    login: Mapped[str | None] = mapped_column(String(60))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
+    hash_informed: Mapped[str | None] = mapped_column(String(64))
+    hash_variant: Mapped[str | None] = mapped_column(String(20))  # iso-8859-1 | utf-8 | None
+    outcome: Mapped[str] = mapped_column(String(20), index=True)  # accepted|duplicate|rejected|error
+    codes: Mapped[str | None] = mapped_column(String(200))  # table-38 codes, comma-separated
+    fault: Mapped[str | None] = mapped_column(String(40))  # st_tissFault when answered by fault
+    detail: Mapped[str | None] = mapped_column(Text)  # every schema error, in full
+    raw_response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    response_charset: Mapped[str | None] = mapped_column(String(20))
+    protocol_id: Mapped[int | None] = mapped_column(ForeignKey("protocols.id"), index=True)
+
+
+class Lot(Base):
+    __tablename__ = "lots"
+    __table_args__ = (UniqueConstraint("provider_id", "numero_lote", name="uq_lots_provider_lote"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    numero_lote: Mapped[str] = mapped_column(String(12))
+    content_digest: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(8))
+    guide_type: Mapped[str] = mapped_column(String(30))
+    guide_count: Mapped[int] = mapped_column(Integer)
+    total_value: Mapped[Decimal] = mapped_column(Money)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    guides: Mapped[list["Guide"]] = relationship(order_by="Guide.position", back_populates="lot")
+
+
+class Guide(Base):
+    __tablename__ = "guides"
+    __table_args__ = (Index("ix_guides_provider_numero", "provider_id", "numero_guia_prestador"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    guide_type: Mapped[str] = mapped_column(String(30))
+    numero_guia_prestador: Mapped[str] = mapped_column(String(20))
+    numero_guia_operadora: Mapped[str | None] = mapped_column(String(20))
+    numero_carteira: Mapped[str] = mapped_column(String(20))
+    atendimento_rn: Mapped[str] = mapped_column(String(1))
+    data_realizacao: Mapped[str | None] = mapped_column(String(10))
+    valor_informado: Mapped[Decimal] = mapped_column(Money)
+
+    lot: Mapped[Lot] = relationship(back_populates="guides")
+
+
+class Protocol(Base):
+    __tablename__ = "protocols"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    numero: Mapped[str | None] = mapped_column(String(12), unique=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), unique=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    status: Mapped[int] = mapped_column(Integer)  # dm_statusProtocolo 1..9
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    lot: Mapped[Lot] = relationship()
+    history: Mapped[list["ProtocolStatusChange"]] = relationship(
+        order_by="ProtocolStatusChange.id", back_populates="protocol"
+    )
+
+
+class ProtocolStatusChange(Base):
+    __tablename__ = "protocol_status_history"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    protocol_id: Mapped[int] = mapped_column(ForeignKey("protocols.id"), index=True)
+    status: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    protocol: Mapped[Protocol] = relationship(back_populates="history")
+
+
+class SchemaFile(Base):
+    """Files of schema sets imported by the operator (`tiss-gateway schemas import`). Kept in the
+    database so that every gateway host sees the same sets."""
+
+    __tablename__ = "schema_files"
+    __table_args__ = (UniqueConstraint("version", "file_name", name="uq_schema_files_version_file"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(8), index=True)
+    file_name: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str] = mapped_column(String(300))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
