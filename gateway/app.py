@@ -1,5 +1,6 @@
 """The WSGI application: TISS SOAP endpoints (spyne) beside the HTTP pages (Flask)."""
 
+import logging
 import re
 import uuid
 
@@ -11,6 +12,8 @@ from gateway.soap.protocol import ENV_GATEWAY, ENV_REMOTE, ENV_REQUEST_ID, ENV_V
 from gateway.soap.services import build_soap_apps
 from gateway.tiss.namespaces import version_from_slug
 from gateway.web import create_web_app
+
+log = logging.getLogger(__name__)
 
 _SOAP_PATH = re.compile(r"^/tiss/(v\d{5})/([A-Za-z]+)/?$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -35,8 +38,33 @@ class GatewayApp:
                 environ[ENV_VERSION] = version
                 environ[ENV_REQUEST_ID] = _request_id(environ)
                 environ[ENV_REMOTE] = environ.get("REMOTE_ADDR")
-                return soap_app(environ, start_response)
+                try:
+                    return soap_app(environ, start_response)
+                except Exception:
+                    # Last resort: spyne itself failed. Still a TISS fault, never an HTML 500.
+                    log.exception("SOAP application failed on %s", environ.get("PATH_INFO"))
+                    return _server_fault(start_response)
         return self.web(environ, start_response)
+
+
+def _server_fault(start_response):
+    from lxml import etree
+
+    from gateway.services.answers import SERVER_ERROR
+    from gateway.tiss.codes import FaultKind
+    from gateway.tiss.namespaces import SOAP11_ENV
+    from gateway.tiss.responses import tiss_fault
+
+    env = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soapenv": SOAP11_ENV})
+    fault = etree.SubElement(etree.SubElement(env, f"{{{SOAP11_ENV}}}Body"),
+                             f"{{{SOAP11_ENV}}}Fault")
+    etree.SubElement(fault, "faultcode").text = "soapenv:Server"
+    etree.SubElement(fault, "faultstring").text = SERVER_ERROR
+    etree.SubElement(fault, "detail").append(tiss_fault(FaultKind.ERRO_INESPERADO))
+    body = etree.tostring(env, encoding="UTF-8", xml_declaration=True)
+    start_response("500 Internal Server Error", [("Content-Type", "text/xml; charset=UTF-8"),
+                                                 ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _request_id(environ) -> str:
@@ -44,9 +72,13 @@ def _request_id(environ) -> str:
     return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
-def create_app(settings: Settings | None = None):
-    settings = settings or Settings.from_env()
-    app = GatewayApp(Gateway.start(settings))
-    if settings.trust_proxy:
+def build_app(gw: Gateway):
+    app = GatewayApp(gw)
+    if gw.settings.trust_proxy:
         return ProxyFix(app, x_for=1, x_proto=1, x_host=1, x_port=1)
     return app
+
+
+def create_app(settings: Settings | None = None):
+    """WSGI entry point (`gateway.app:create_app()`), configured from the environment."""
+    return build_app(Gateway.start(settings or Settings.from_env()))

@@ -1,11 +1,12 @@
 """The gateway's tables. The schema is created and changed only through Alembic migrations."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -187,3 +188,18 @@ class SchemaFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     source: Mapped[str] = mapped_column(String(300))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Beneficiary(Base):
+    """A beneficiary of this operator's plans, as the operator's registry knows it."""
+
+    __tablename__ = "beneficiaries"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    numero_carteira: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    plan: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))  # ativo | suspenso | cancelado
+    joined_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    card_valid_until: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

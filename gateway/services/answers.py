@@ -22,6 +22,8 @@ DUPLICATE = "duplicate"
 REJECTED = "rejected"
 ERROR = "error"
 
+SERVER_ERROR = "erro inesperado no servidor: a mensagem não foi processada; reenvie-a mais tarde"
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -39,7 +41,7 @@ class Answer:
 
     @property
     def fault_string(self) -> str:
-        return f"{self.code} - {self.description}"
+        return f"{self.code} - {self.description}" if self.code else str(self.description)
 
     @property
     def is_server_error(self) -> bool:
@@ -83,7 +85,7 @@ def new_record(gw: Gateway, spec: ServiceSpec, inbound: Inbound, facts: Facts,
         tipo_transacao=header.tipo_transacao[:40] if header else None,
         sequencial=header.sequencial[:12] if header else None,
         login=(facts.login or "")[:60] or None,
-        provider_id=facts.provider.id if facts.provider else None,
+        provider_id=facts.provider_id,
         hash_informed=facts.hash_informed,
         hash_variant=facts.hash_variant,
         outcome=outcome,
@@ -118,7 +120,7 @@ def record_failure(gw: Gateway, spec: ServiceSpec, inbound: Inbound, facts: Fact
     log.exception("unexpected failure handling %s request %s", spec.name, inbound.request_id)
     facts.codes = []
     return _record_fault(gw, spec, inbound, facts, received_at, ERROR, FaultKind.ERRO_INESPERADO,
-                         "5002", "erro inesperado no servidor; reenvie a mensagem mais tarde")
+                         None, SERVER_ERROR)
 
 
 def _record_fault(gw, spec, inbound, facts, received_at, outcome, fault, code, description):
@@ -141,8 +143,6 @@ def _record_fault(gw, spec, inbound, facts, received_at, outcome, fault, code, d
     except Exception:
         # The archive itself failed (database down): still answer, and say so in the log.
         log.exception("could not archive %s request %s", spec.name, inbound.request_id)
-        if fault is not FaultKind.ERRO_INESPERADO:
-            fault, code = FaultKind.ERRO_INESPERADO, "5002"
-            description = "erro inesperado no servidor; reenvie a mensagem mais tarde"
+        fault, code, description = FaultKind.ERRO_INESPERADO, None, SERVER_ERROR
     return Answer(outcome=outcome if message_id else ERROR, charset=charset, version=version,
                   message_id=message_id, fault=fault, code=code, description=description)

@@ -80,8 +80,9 @@ class Facts:
     version: str | None = None
     header: Header | None = None
     login: str | None = None
-    provider: Provider | None = None
+    provider: Provider | None = None  # only valid inside the message's transaction
     account: Account | None = None
+    provider_id: int | None = None  # survives a rollback, for the archive
     hash_informed: str | None = None
     hash_variant: str | None = None
     schema_set: SchemaSet | None = None
@@ -117,6 +118,7 @@ def check_message(
     else:
         facts.account = session.get(Account, principal.account_id)
         facts.provider = session.get(Provider, principal.provider_id)
+        facts.provider_id = principal.provider_id
     _check_sender(header, facts.provider)
 
 
@@ -182,6 +184,7 @@ def _authenticate(session: Session, header: Header, facts: Facts) -> None:
                        "login ou senha inválidos")
     facts.account = account
     facts.provider = account.provider
+    facts.provider_id = account.provider_id
 
 
 def _check_sender(header: Header, provider: Provider | None) -> None:

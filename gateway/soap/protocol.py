@@ -7,6 +7,7 @@
 - The answer is written in the charset the request declared.
 """
 
+import logging
 from dataclasses import dataclass
 
 from lxml import etree
@@ -14,16 +15,19 @@ from spyne import Fault
 from spyne.error import RequestTooLongError
 from spyne.protocol.soap import Soap11
 
-from gateway.services.answers import Answer
+from gateway.services.answers import Answer, record_failure
 from gateway.services.envelope import reject_unreadable
-from gateway.services.inbound import Inbound, ServiceSpec
+from gateway.services.inbound import Facts, Inbound, ServiceSpec
 from gateway.tiss.namespaces import SOAP11_ENV
+from gateway.tiss.responses import tiss_fault
 from gateway.tiss.xmlsafe import UnsafeXml, parse_untrusted
 
 ENV_GATEWAY = "tiss.gateway"
 ENV_VERSION = "tiss.endpoint_version"
 ENV_REQUEST_ID = "tiss.request_id"
 ENV_REMOTE = "tiss.remote_addr"
+
+log = logging.getLogger(__name__)
 
 
 class TissFault(Fault):
@@ -52,6 +56,19 @@ class TissSoap11(Soap11):
         self.spec = spec
 
     def create_in_document(self, ctx, charset=None):
+        try:
+            self._read_envelope(ctx)
+        except TissFault:
+            raise
+        except Exception:
+            env = ctx.transport.req_env
+            gw = env[ENV_GATEWAY]
+            inbound = Inbound(raw=b"", channel="soap", request_id=env[ENV_REQUEST_ID],
+                              remote_addr=env.get(ENV_REMOTE),
+                              endpoint_version=env.get(ENV_VERSION))
+            raise fault_for(record_failure(gw, self.spec, inbound, Facts(), gw.utcnow())) from None
+
+    def _read_envelope(self, ctx) -> None:
         env = ctx.transport.req_env
         gw = env[ENV_GATEWAY]
         inbound = Inbound(
@@ -112,9 +129,19 @@ class TissSoap11(Soap11):
 
 
 def fault_for(answer: Answer) -> TissFault:
-    from gateway.tiss.responses import tiss_fault
-
     return TissFault(answer, tiss_fault(answer.fault))
+
+
+class _DropTissFaults(logging.Filter):
+    """spyne logs every fault a method raises with its traceback; ours are answers, already
+    archived (and server failures already logged by the use case), so they are not repeated."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], TissFault))
+
+
+for _name in ("spyne.application", "spyne.application.client", "spyne.application.server"):
+    logging.getLogger(_name).addFilter(_DropTissFaults())
 
 
 def _body_payload(envelope: etree._Element) -> etree._Element | str:

@@ -1,0 +1,164 @@
+"""The `tiss-gateway` command."""
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from gateway.config import ConfigError, Settings
+
+DEMO_REGISTRO_ANS = "123456"
+DEMO_CNPJ = "11222333000181"
+DEMO_CODE = "PREST0001"
+DEMO_PASSWORD = "Demo@Tiss2026"
+
+
+def _db(settings: Settings):
+    from storage.db import Database
+
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True)
+    return Database(settings.database_url)
+
+
+def cmd_db_upgrade(settings: Settings, _args) -> int:
+    from storage.migrate import upgrade
+
+    _db(settings).dispose()  # creates the SQLite folder when needed
+    upgrade(settings.database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_operator_set(settings: Settings, args) -> int:
+    from gateway.services.admin import set_operator
+
+    op = set_operator(_db(settings), args.registro_ans, args.name)
+    print(f"operator {op.registro_ans} {op.name}")
+    return 0
+
+
+def cmd_provider_add(settings: Settings, args) -> int:
+    from gateway.services.admin import add_provider
+
+    new = add_provider(_db(settings), cnpj=args.cnpj, cpf=args.cpf, code=args.code,
+                       name=args.name, password=args.password)
+    print(f"provider {new.codigo_na_operadora} approved; web-service login {new.login}")
+    return 0
+
+
+def cmd_demo(settings: Settings, _args) -> int:
+    from sqlalchemy import select
+
+    from gateway.services.admin import add_provider, set_operator
+    from gateway.services.beneficiaries import BeneficiaryData, upsert_beneficiaries
+    from storage.models import Provider
+
+    cmd_db_upgrade(settings, _args)
+    db = _db(settings)
+    registro = settings.registro_ans or DEMO_REGISTRO_ANS
+    set_operator(db, registro, "Operadora Demonstração Saúde")
+    with db.reading() as session:
+        exists = session.scalar(select(Provider).where(Provider.cnpj == DEMO_CNPJ))
+    if exists is None:
+        add_provider(db, cnpj=DEMO_CNPJ, code=DEMO_CODE, name="Clínica Demonstração Ltda",
+                     password=DEMO_PASSWORD)
+    upsert_beneficiaries(db, [
+        BeneficiaryData("00012345678901", "Maria da Conceição Souza", "Plano Ouro", "ativo",
+                        date(2020, 1, 1), None, date(2027, 12, 31)),
+        BeneficiaryData("00012345678902", "João Pereira Lima", "Plano Prata", "ativo",
+                        date(2023, 6, 1), None, date(2027, 6, 30)),
+        BeneficiaryData("00012345678903", "Ana Beatriz Rocha", "Plano Prata", "cancelado",
+                        date(2019, 3, 1), date(2025, 8, 31), date(2025, 8, 31)),
+    ])
+    print(f"demo data loaded: operator {registro}, provider {DEMO_CODE}, 3 beneficiaries")
+    print(f"  web-service login (loginPrestador): {DEMO_CNPJ}")
+    print(f"  password: {DEMO_PASSWORD}  (senhaPrestador is its MD5 hex)")
+    return 0
+
+
+def cmd_serve(settings: Settings, args) -> int:
+    from gateway.server import serve
+
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def cmd_schemas_list(settings: Settings, _args) -> int:
+    from gateway.services.schema_sets import describe, load_registry
+
+    for info in describe(load_registry(_db(settings))):
+        accepted = "accepted" if info.version in settings.accepted_versions else "not accepted"
+        print(f"{info.version}  {info.origin}  ({accepted})")
+        for name, digest in sorted(info.files.items()):
+            print(f"    {digest}  {name}")
+    return 0
+
+
+def cmd_schemas_import(settings: Settings, args) -> int:
+    from gateway.services.schema_sets import import_package
+
+    info = import_package(_db(settings), Path(args.path))
+    print(f"imported {info.version} ({len(info.files)} files, compiled offline)")
+    for name, digest in sorted(info.files.items()):
+        print(f"    {digest}  {name}")
+    if info.version not in settings.accepted_versions:
+        print(f"note: add {info.version} to TISS_ACCEPTED_VERSIONS to accept it")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tiss-gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply every migration").set_defaults(func=cmd_db_upgrade)
+
+    op = sub.add_parser("operator", help="this operator").add_subparsers(dest="action",
+                                                                          required=True)
+    op_set = op.add_parser("set", help="record this operator's registro ANS and name")
+    op_set.add_argument("--registro-ans", required=True)
+    op_set.add_argument("--name", required=True)
+    op_set.set_defaults(func=cmd_operator_set)
+
+    prov = sub.add_parser("provider", help="providers").add_subparsers(dest="action",
+                                                                        required=True)
+    add = prov.add_parser("add", help="add an approved provider with web-service credentials")
+    doc = add.add_mutually_exclusive_group(required=True)
+    doc.add_argument("--cnpj")
+    doc.add_argument("--cpf")
+    add.add_argument("--code", required=True, help="codigoPrestadorNaOperadora")
+    add.add_argument("--name", required=True)
+    add.add_argument("--password", required=True)
+    add.set_defaults(func=cmd_provider_add)
+
+    serve = sub.add_parser("serve", help="serve the gateway under gunicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("demo", help="migrate and load demo data").set_defaults(func=cmd_demo)
+
+    schemas = sub.add_parser("schemas", help="TISS schema sets").add_subparsers(dest="action",
+                                                                                 required=True)
+    schemas.add_parser("list", help="versions, origin and SHA-256").set_defaults(
+        func=cmd_schemas_list)
+    imp = schemas.add_parser("import", help="import an official ANS package (folder or zip)")
+    imp.add_argument("path")
+    imp.set_defaults(func=cmd_schemas_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(Settings.from_env(), args)
+    except (ConfigError, ValueError) as exc:
+        print(f"tiss-gateway: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL, a gateway with this operator
+and a provider, an HTTP client, and the official ANS schemas to validate every answer."""
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from werkzeug.test import Client
+
+from gateway.app import build_app
+from gateway.config import Settings
+from gateway.services import schema_sets
+from gateway.services.admin import add_provider, set_operator
+from gateway.services.gateway import Gateway
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Base
+from tests.tissclient import Provider
+
+SHARED_TISS = Path(__file__).resolve().parents[2] / "shared" / "tiss"
+REGISTRO_ANS = "345678"
+PG_ADMIN_URL = os.environ.get("TISS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+PROVIDER_A = Provider(cnpj="11222333000181", code="PRESTA", name="Hospital A", password="Senha@A123")
+PROVIDER_B = Provider(cnpj="45723174000110", code="PRESTB", name="Clínica B", password="Senha@B456")
+
+
+@pytest.fixture(scope="session")
+def shared_tiss() -> Path:
+    assert SHARED_TISS.is_dir(), f"official ANS files expected at {SHARED_TISS}"
+    return SHARED_TISS
+
+
+def _postgres_database():
+    """A fresh PostgreSQL database for this test run, dropped at the end."""
+    name = f"tissgw_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}/{name}", name
+
+
+def _drop_postgres_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'gateway.db'}"
+        return
+    url, name = _postgres_database()
+    yield url
+    _drop_postgres_database(name)
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url):
+    upgrade(database_url)
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def registry(migrated):
+    reg = schema_sets.load_registry(migrated)
+    for s in reg:
+        s.compile()
+    return reg
+
+
+def _wipe(db: Database) -> None:
+    with db.transaction() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(text(f"DELETE FROM {table.name}"))
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides) -> Settings:
+    values = dict(database_url=database_url, registro_ans=None, var_dir=tmp_path)
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings_overrides() -> dict:
+    """Override in a test module to run the gateway with other settings."""
+    return {}
+
+
+@pytest.fixture
+def gw(migrated, registry, database_url, tmp_path, settings_overrides) -> Gateway:
+    _wipe(migrated)
+    set_operator(migrated, REGISTRO_ANS, "Operadora Teste")
+    for p in (PROVIDER_A, PROVIDER_B):
+        add_provider(migrated, cnpj=p.cnpj, code=p.code, name=p.name, password=p.password)
+    settings = make_settings(database_url, tmp_path, **settings_overrides)
+    return Gateway(settings=settings, db=migrated, schemas=registry)
+
+
+@pytest.fixture
+def client(gw) -> Client:
+    return Client(build_app(gw))
