@@ -80,7 +80,16 @@ def cmd_demo(settings: Settings, _args) -> int:
 
 def cmd_serve(settings: Settings, args) -> int:
     from gateway.server import serve
+    from gateway.soap.services import SERVICES
+    from gateway.tiss.namespaces import version_slug
 
+    base = settings.public_url or f"http://{args.host}:{args.port}"
+    print(f"tiss-gateway on {base} ({args.workers} workers)")
+    for version in settings.accepted_versions:
+        for name in SERVICES:
+            url = f"{base}/tiss/{version_slug(version)}/{name}"
+            print(f"  {version} {name}: POST {url}   WSDL: {url}?wsdl")
+    print(f"  health: {base}/healthz  readiness: {base}/readyz", flush=True)
     serve(settings, host=args.host, port=args.port, workers=args.workers)
     return 0
 
