@@ -18,7 +18,8 @@ def _db(settings: Settings):
 
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True)
+            parents=True, exist_ok=True
+        )
     return Database(settings.database_url)
 
 
@@ -42,8 +43,14 @@ def cmd_operator_set(settings: Settings, args) -> int:
 def cmd_provider_add(settings: Settings, args) -> int:
     from gateway.services.admin import add_provider
 
-    new = add_provider(_db(settings), cnpj=args.cnpj, cpf=args.cpf, code=args.code,
-                       name=args.name, password=args.password)
+    new = add_provider(
+        _db(settings),
+        cnpj=args.cnpj,
+        cpf=args.cpf,
+        code=args.code,
+        name=args.name,
+        password=args.password,
+    )
     print(f"provider {new.codigo_na_operadora} approved; web-service login {new.login}")
     return 0
 
@@ -62,16 +69,45 @@ def cmd_demo(settings: Settings, _args) -> int:
     with db.reading() as session:
         exists = session.scalar(select(Provider).where(Provider.cnpj == DEMO_CNPJ))
     if exists is None:
-        add_provider(db, cnpj=DEMO_CNPJ, code=DEMO_CODE, name="Clínica Demonstração Ltda",
-                     password=DEMO_PASSWORD)
-    upsert_beneficiaries(db, [
-        BeneficiaryData("00012345678901", "Maria da Conceição Souza", "Plano Ouro", "ativo",
-                        date(2020, 1, 1), None, date(2027, 12, 31)),
-        BeneficiaryData("00012345678902", "João Pereira Lima", "Plano Prata", "ativo",
-                        date(2023, 6, 1), None, date(2027, 6, 30)),
-        BeneficiaryData("00012345678903", "Ana Beatriz Rocha", "Plano Prata", "cancelado",
-                        date(2019, 3, 1), date(2025, 8, 31), date(2025, 8, 31)),
-    ])
+        add_provider(
+            db,
+            cnpj=DEMO_CNPJ,
+            code=DEMO_CODE,
+            name="Clínica Demonstração Ltda",
+            password=DEMO_PASSWORD,
+        )
+    upsert_beneficiaries(
+        db,
+        [
+            BeneficiaryData(
+                "00012345678901",
+                "Maria da Conceição Souza",
+                "Plano Ouro",
+                "ativo",
+                date(2020, 1, 1),
+                None,
+                date(2027, 12, 31),
+            ),
+            BeneficiaryData(
+                "00012345678902",
+                "João Pereira Lima",
+                "Plano Prata",
+                "ativo",
+                date(2023, 6, 1),
+                None,
+                date(2027, 6, 30),
+            ),
+            BeneficiaryData(
+                "00012345678903",
+                "Ana Beatriz Rocha",
+                "Plano Prata",
+                "cancelado",
+                date(2019, 3, 1),
+                date(2025, 8, 31),
+                date(2025, 8, 31),
+            ),
+        ],
+    )
     print(f"demo data loaded: operator {registro}, provider {DEMO_CODE}, 3 beneficiaries")
     print(f"  web-service login (loginPrestador): {DEMO_CNPJ}")
     print(f"  password: {DEMO_PASSWORD}  (senhaPrestador is its MD5 hex)")
@@ -124,15 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply every migration").set_defaults(func=cmd_db_upgrade)
 
-    op = sub.add_parser("operator", help="this operator").add_subparsers(dest="action",
-                                                                          required=True)
+    op = sub.add_parser("operator", help="this operator").add_subparsers(
+        dest="action", required=True
+    )
     op_set = op.add_parser("set", help="record this operator's registro ANS and name")
     op_set.add_argument("--registro-ans", required=True)
     op_set.add_argument("--name", required=True)
     op_set.set_defaults(func=cmd_operator_set)
 
-    prov = sub.add_parser("provider", help="providers").add_subparsers(dest="action",
-                                                                        required=True)
+    prov = sub.add_parser("provider", help="providers").add_subparsers(dest="action", required=True)
     add = prov.add_parser("add", help="add an approved provider with web-service credentials")
     doc = add.add_mutually_exclusive_group(required=True)
     doc.add_argument("--cnpj")
@@ -150,10 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="migrate and load demo data").set_defaults(func=cmd_demo)
 
-    schemas = sub.add_parser("schemas", help="TISS schema sets").add_subparsers(dest="action",
-                                                                                 required=True)
+    schemas = sub.add_parser("schemas", help="TISS schema sets").add_subparsers(
+        dest="action", required=True
+    )
     schemas.add_parser("list", help="versions, origin and SHA-256").set_defaults(
-        func=cmd_schemas_list)
+        func=cmd_schemas_list
+    )
     imp = schemas.add_parser("import", help="import an official ANS package (folder or zip)")
     imp.add_argument("path")
     imp.set_defaults(func=cmd_schemas_import)

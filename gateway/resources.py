@@ -20,6 +20,8 @@ def render_wsdl(service: str, version: str, address: str, schema_base: str) -> b
     """The project's WSDL of `service` for `version`, pointing at this gateway."""
     template = Template((wsdl_dir() / f"{service}.wsdl").read_text("utf-8"))
     return template.substitute(
-        version_slug=version_slug(version), version_tag=version_file_tag(version),
-        address=address, schema_base=schema_base,
+        version_slug=version_slug(version),
+        version_tag=version_file_tag(version),
+        address=address,
+        schema_base=schema_base,
     ).encode("utf-8")

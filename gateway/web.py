@@ -32,10 +32,13 @@ def create_web_app(gw: Gateway) -> Flask:
         if "wsdl" not in {k.lower() for k in request.args}:
             return Response(
                 f"{service} {version}: envie mensagens SOAP 1.1 por POST; WSDL em ?wsdl\n",
-                status=405, headers={"Allow": "POST"}, mimetype="text/plain",
+                status=405,
+                headers={"Allow": "POST"},
+                mimetype="text/plain",
             )
         body = resources.render_wsdl(
-            service, version,
+            service,
+            version,
             address=f"{base_url()}/tiss/{slug}/{service}",
             schema_base=f"{base_url()}/tiss/{slug}/schemas",
         )

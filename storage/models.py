@@ -104,7 +104,9 @@ class Message(Base):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     hash_informed: Mapped[str | None] = mapped_column(String(64))
     hash_variant: Mapped[str | None] = mapped_column(String(20))  # iso-8859-1 | utf-8 | None
-    outcome: Mapped[str] = mapped_column(String(20), index=True)  # accepted|duplicate|rejected|error
+    outcome: Mapped[str] = mapped_column(
+        String(20), index=True
+    )  # accepted|duplicate|rejected|error
     codes: Mapped[str | None] = mapped_column(String(200))  # table-38 codes, comma-separated
     fault: Mapped[str | None] = mapped_column(String(40))  # st_tissFault when answered by fault
     detail: Mapped[str | None] = mapped_column(Text)  # every schema error, in full
@@ -180,7 +182,9 @@ class SchemaFile(Base):
     database so that every gateway host sees the same sets."""
 
     __tablename__ = "schema_files"
-    __table_args__ = (UniqueConstraint("version", "file_name", name="uq_schema_files_version_file"),)
+    __table_args__ = (
+        UniqueConstraint("version", "file_name", name="uq_schema_files_version_file"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[str] = mapped_column(String(8), index=True)
     file_name: Mapped[str] = mapped_column(String(100))

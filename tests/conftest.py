@@ -24,7 +24,9 @@ SHARED_TISS = Path(__file__).resolve().parents[2] / "shared" / "tiss"
 REGISTRO_ANS = "345678"
 PG_ADMIN_URL = os.environ.get("TISS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
-PROVIDER_A = Provider(cnpj="11222333000181", code="PRESTA", name="Hospital A", password="Senha@A123")
+PROVIDER_A = Provider(
+    cnpj="11222333000181", code="PRESTA", name="Hospital A", password="Senha@A123"
+)
 PROVIDER_B = Provider(cnpj="45723174000110", code="PRESTB", name="Clínica B", password="Senha@B456")
 
 

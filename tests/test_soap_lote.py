@@ -38,18 +38,24 @@ def test_accepted_lot_gets_a_protocol_with_its_guides(client, gw, version, guide
 
     assert not answer.is_fault
     assert answer.text("ans:cabecalho/ans:Padrao") == version
-    assert answer.text("ans:cabecalho/ans:identificacaoTransacao/ans:tipoTransacao") == \
-        "PROTOCOLO_RECEBIMENTO"
+    assert (
+        answer.text("ans:cabecalho/ans:identificacaoTransacao/ans:tipoTransacao")
+        == "PROTOCOLO_RECEBIMENTO"
+    )
     assert answer.text(".//ans:protocoloRecebimento/ans:numeroLote") == "1001"
     assert answer.text(".//ans:valorTotalProtocolo") == "549.90"
     numbers = [e.text for e in answer.payload.iterfind(".//{*}dadosGuias/{*}numeroGuiaPrestador")]
     assert numbers == ["G000001", "G000002", "G000003", "G000004"]
     assert answer.text(".//ans:dadosPrestador/ans:codigoPrestadorNaOperadora") == PROVIDER_A.code
-    assert answer.text("ans:cabecalho/ans:destino/ans:identificacaoPrestador/ans:CNPJ") == \
-        PROVIDER_A.cnpj
+    assert (
+        answer.text("ans:cabecalho/ans:destino/ans:identificacaoPrestador/ans:CNPJ")
+        == PROVIDER_A.cnpj
+    )
 
     with gw.db.reading() as s:
-        protocol = s.scalar(select(models.Protocol).where(models.Protocol.numero == answer.protocol))
+        protocol = s.scalar(
+            select(models.Protocol).where(models.Protocol.numero == answer.protocol)
+        )
         assert protocol.status == 1
         assert [h.status for h in protocol.history] == [1]
         assert protocol.lot.total_value == Decimal("549.90")
@@ -131,6 +137,7 @@ def test_101_guides_with_a_wrong_hash_is_still_a_hash_fault(client, gw):
 
 # --- one test per row of the README's error table -------------------------------------------
 
+
 def fault_row(answer, tiss_fault: str, code: str):
     assert answer.is_fault, answer.raw[:500]
     assert answer.tiss_fault == tiss_fault
@@ -145,9 +152,11 @@ def test_not_xml_is_5002_schema_fault(client, gw):
 
 
 def test_dtd_in_the_envelope_is_refused(client, gw):
-    raw = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-           b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
-           b"<soapenv:Body><x>&e;</x></soapenv:Body></soapenv:Envelope>")
+    raw = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+        b"<soapenv:Body><x>&e;</x></soapenv:Body></soapenv:Envelope>"
+    )
     answer = post(client, None, raw=raw)
     fault_row(answer, "SchemaInvalido", "5002")
     assert b"root:" not in answer.raw
@@ -162,8 +171,10 @@ def test_message_above_the_size_limit_is_refused(client, gw):
 
 
 def test_too_deep_xml_is_refused(client, gw):
-    raw = (b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
-           b"<soapenv:Body>" + b"<a>" * 100 + b"</a>" * 100 + b"</soapenv:Body></soapenv:Envelope>")
+    raw = (
+        b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+        b"<soapenv:Body>" + b"<a>" * 100 + b"</a>" * 100 + b"</soapenv:Body></soapenv:Envelope>"
+    )
     fault_row(post(client, None, raw=raw), "SchemaInvalido", "5002")
 
 
@@ -172,8 +183,11 @@ def test_envelope_without_body_element_is_refused(client, gw):
 
 
 def test_soap12_envelope_is_refused(client, gw):
-    raw = (b'<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>'
-           + etree.tostring(lote_guias_ws(lot_a())) + b"</env:Body></env:Envelope>")
+    raw = (
+        b'<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>'
+        + etree.tostring(lote_guias_ws(lot_a()))
+        + b"</env:Body></env:Envelope>"
+    )
     fault_row(post(client, None, raw=raw), "SchemaInvalido", "5002")
 
 
@@ -217,19 +231,23 @@ def test_wrong_hash_is_5014(client, gw):
 
 
 def test_destination_of_another_operator_is_5027(client, gw):
-    fault_row(post(client, lote_guias_ws(lot_a(registro_ans="999999"))),
-              "DestinatarioInvalido", "5027")
+    fault_row(
+        post(client, lote_guias_ws(lot_a(registro_ans="999999"))), "DestinatarioInvalido", "5027"
+    )
 
 
 def test_login_missing_is_5005_login_fault(client, gw):
     fault_row(post(client, lote_guias_ws(lot_a(login=None))), "LoginInvalido", "5005")
 
 
-@pytest.mark.parametrize("login,senha", [
-    (PROVIDER_A.cnpj, "0" * 32),  # wrong password
-    ("99999999000191", PROVIDER_A.senha_md5),  # unknown login
-    (PROVIDER_A.cnpj, "Senha@A123"),  # the password itself instead of its MD5
-])
+@pytest.mark.parametrize(
+    "login,senha",
+    [
+        (PROVIDER_A.cnpj, "0" * 32),  # wrong password
+        ("99999999000191", PROVIDER_A.senha_md5),  # unknown login
+        (PROVIDER_A.cnpj, "Senha@A123"),  # the password itself instead of its MD5
+    ],
+)
 def test_login_wrong_is_5005_login_fault(client, gw, login, senha):
     answer = post(client, lote_guias_ws(lot_a(login=login, senha_md5=senha)))
     fault_row(answer, "LoginInvalido", "5005")
@@ -253,13 +271,15 @@ def test_sender_other_than_the_login_is_5005_remetente(client, gw):
 def test_sender_by_codigo_prestador_is_accepted(client, gw):
     from gateway.tiss.header import Party
 
-    answer = post(client, lote_guias_ws(lot_a(origem=Party("codigoPrestadorNaOperadora",
-                                                           PROVIDER_A.code))))
+    answer = post(
+        client, lote_guias_ws(lot_a(origem=Party("codigoPrestadorNaOperadora", PROVIDER_A.code)))
+    )
     assert answer.protocol
 
 
-def test_unexpected_error_is_a_server_fault_and_leaves_nothing_half_written(client, gw,
-                                                                            monkeypatch):
+def test_unexpected_error_is_a_server_fault_and_leaves_nothing_half_written(
+    client, gw, monkeypatch
+):
     from gateway.services import lots
 
     def boom(*_args, **_kwargs):

@@ -28,11 +28,16 @@ class Provider:
         return hashlib.md5(self.password.encode()).hexdigest()
 
 
-def sample_lot(provider: Provider, numero_lote: str, count: int = 3, *, registro_ans: str,
-               **overrides) -> SampleLot:
+def sample_lot(
+    provider: Provider, numero_lote: str, count: int = 3, *, registro_ans: str, **overrides
+) -> SampleLot:
     values = dict(
-        registro_ans=registro_ans, origem=Party("CNPJ", provider.cnpj), numero_lote=numero_lote,
-        guides=guides(count), login=provider.cnpj, senha_md5=provider.senha_md5,
+        registro_ans=registro_ans,
+        origem=Party("CNPJ", provider.cnpj),
+        numero_lote=numero_lote,
+        guides=guides(count),
+        login=provider.cnpj,
+        senha_md5=provider.senha_md5,
         codigo_prestador=provider.code,
     )
     values.update(overrides)
@@ -113,9 +118,14 @@ def read_answer(status: int, content_type: str, raw: bytes, endpoint_version: st
         assert status == 500
         detail = content.find("detail")[0]
         assert_official(detail, endpoint_version)
-        return SoapAnswer(status, content_type, raw, faultcode=content.findtext("faultcode"),
-                          faultstring=content.findtext("faultstring"),
-                          tiss_fault=detail.findtext("ans:tissFault", namespaces=NS))
+        return SoapAnswer(
+            status,
+            content_type,
+            raw,
+            faultcode=content.findtext("faultcode"),
+            faultstring=content.findtext("faultstring"),
+            tiss_fault=detail.findtext("ans:tissFault", namespaces=NS),
+        )
     assert status == 200
     version = content.findtext("ans:cabecalho/ans:Padrao", namespaces=NS)
     assert_official(content, version)
@@ -123,13 +133,22 @@ def read_answer(status: int, content_type: str, raw: bytes, endpoint_version: st
     return SoapAnswer(status, content_type, raw, payload=content)
 
 
-def post(client, payload, *, version: str = "4.03.00", service: str = "tissLoteGuias",
-         encoding: str = "ISO-8859-1", raw: bytes | None = None) -> SoapAnswer:
+def post(
+    client,
+    payload,
+    *,
+    version: str = "4.03.00",
+    service: str = "tissLoteGuias",
+    encoding: str = "ISO-8859-1",
+    raw: bytes | None = None,
+) -> SoapAnswer:
     """POST a payload element (or raw bytes) to an endpoint of the gateway's WSGI app."""
     data = raw if raw is not None else envelope(payload, encoding)
     response = client.post(
-        f"/tiss/{version_slug(version)}/{service}", data=data,
+        f"/tiss/{version_slug(version)}/{service}",
+        data=data,
         headers={"Content-Type": f"text/xml; charset={encoding}", "SOAPAction": '""'},
     )
-    return read_answer(response.status_code, response.headers["Content-Type"], response.data,
-                       version)
+    return read_answer(
+        response.status_code, response.headers["Content-Type"], response.data, version
+    )

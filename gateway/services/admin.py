@@ -27,7 +27,11 @@ def set_operator(db: Database, registro_ans: str, name: str) -> Operator:
             operator = Operator(registro_ans=registro_ans, name=name.strip(), updated_at=now)
             session.add(operator)
         else:
-            operator.registro_ans, operator.name, operator.updated_at = registro_ans, name.strip(), now
+            operator.registro_ans, operator.name, operator.updated_at = (
+                registro_ans,
+                name.strip(),
+                now,
+            )
     return operator
 
 
@@ -38,8 +42,15 @@ class NewProvider:
     codigo_na_operadora: str
 
 
-def add_provider(db: Database, *, code: str, name: str, password: str, cnpj: str | None = None,
-                 cpf: str | None = None) -> NewProvider:
+def add_provider(
+    db: Database,
+    *,
+    code: str,
+    name: str,
+    password: str,
+    cnpj: str | None = None,
+    cpf: str | None = None,
+) -> NewProvider:
     """An approved provider whose web-service login is its CNPJ/CPF (digits, or the letters and
     digits of an alphanumeric CNPJ)."""
     if bool(cnpj) == bool(cpf):
@@ -60,23 +71,36 @@ def add_provider(db: Database, *, code: str, name: str, password: str, cnpj: str
     now = datetime.now(UTC)
     with db.transaction() as session:
         clash = session.scalar(
-            select(Provider).where(or_(
-                Provider.codigo_na_operadora == code,
-                Provider.cnpj == doc if cnpj else Provider.cpf == doc,
-            ))
+            select(Provider).where(
+                or_(
+                    Provider.codigo_na_operadora == code,
+                    Provider.cnpj == doc if cnpj else Provider.cpf == doc,
+                )
+            )
         )
         if clash is not None or session.scalar(select(Account).where(Account.login == doc)):
             raise AdminError("já existe prestador com esse documento ou código")
         provider = Provider(
-            person_kind="PJ" if cnpj else "PF", cnpj=doc if cnpj else None,
-            cpf=doc if cpf else None, codigo_na_operadora=code, name=name.strip(),
-            status="approved", created_at=now,
+            person_kind="PJ" if cnpj else "PF",
+            cnpj=doc if cnpj else None,
+            cpf=doc if cpf else None,
+            codigo_na_operadora=code,
+            name=name.strip(),
+            status="approved",
+            created_at=now,
         )
         session.add(provider)
         session.flush()
-        session.add(Account(
-            login=doc, kind="provider", provider_id=provider.id,
-            password_hash=hash_password(password), active=True, failed_attempts=0,
-            password_changed_at=now, created_at=now,
-        ))
+        session.add(
+            Account(
+                login=doc,
+                kind="provider",
+                provider_id=provider.id,
+                password_hash=hash_password(password),
+                active=True,
+                failed_attempts=0,
+                password_changed_at=now,
+                created_at=now,
+            )
+        )
         return NewProvider(provider.id, doc, code)

@@ -67,8 +67,14 @@ def answer_header(gw: Gateway, spec: ServiceSpec, facts: Facts, message: Message
     )
 
 
-def new_record(gw: Gateway, spec: ServiceSpec, inbound: Inbound, facts: Facts,
-               received_at: datetime, outcome: str) -> Message:
+def new_record(
+    gw: Gateway,
+    spec: ServiceSpec,
+    inbound: Inbound,
+    facts: Facts,
+    received_at: datetime,
+    outcome: str,
+) -> Message:
     header = facts.header
     return Message(
         request_id=inbound.request_id,
@@ -98,29 +104,47 @@ def serialize(element: etree._Element, charset: str) -> bytes:
     return etree.tostring(element, encoding=charset, xml_declaration=True)
 
 
-def store_body_answer(session: Session, record: Message, payload: etree._Element,
-                      charset: str) -> None:
+def store_body_answer(
+    session: Session, record: Message, payload: etree._Element, charset: str
+) -> None:
     record.raw_response = serialize(payload, charset)
     record.response_charset = charset
 
 
-def record_rejection(gw: Gateway, spec: ServiceSpec, inbound: Inbound, facts: Facts,
-                     rejection: Rejected, received_at: datetime) -> Answer:
+def record_rejection(
+    gw: Gateway,
+    spec: ServiceSpec,
+    inbound: Inbound,
+    facts: Facts,
+    rejection: Rejected,
+    received_at: datetime,
+) -> Answer:
     """Archive a message that failed a check and answer it with a tissFault."""
     facts.codes = [rejection.code]
     if rejection.detail and not facts.detail:
         facts.detail = rejection.detail
-    return _record_fault(gw, spec, inbound, facts, received_at, REJECTED, rejection.fault,
-                         rejection.code, rejection.description)
+    return _record_fault(
+        gw,
+        spec,
+        inbound,
+        facts,
+        received_at,
+        REJECTED,
+        rejection.fault,
+        rejection.code,
+        rejection.description,
+    )
 
 
-def record_failure(gw: Gateway, spec: ServiceSpec, inbound: Inbound, facts: Facts,
-                   received_at: datetime) -> Answer:
+def record_failure(
+    gw: Gateway, spec: ServiceSpec, inbound: Inbound, facts: Facts, received_at: datetime
+) -> Answer:
     """Something broke on our side. Log it, archive what we can, answer ErroInesperadoServidor."""
     log.exception("unexpected failure handling %s request %s", spec.name, inbound.request_id)
     facts.codes = []
-    return _record_fault(gw, spec, inbound, facts, received_at, ERROR, FaultKind.ERRO_INESPERADO,
-                         None, SERVER_ERROR)
+    return _record_fault(
+        gw, spec, inbound, facts, received_at, ERROR, FaultKind.ERRO_INESPERADO, None, SERVER_ERROR
+    )
 
 
 def _record_fault(gw, spec, inbound, facts, received_at, outcome, fault, code, description):
@@ -144,5 +168,12 @@ def _record_fault(gw, spec, inbound, facts, received_at, outcome, fault, code, d
         # The archive itself failed (database down): still answer, and say so in the log.
         log.exception("could not archive %s request %s", spec.name, inbound.request_id)
         fault, code, description = FaultKind.ERRO_INESPERADO, None, SERVER_ERROR
-    return Answer(outcome=outcome if message_id else ERROR, charset=charset, version=version,
-                  message_id=message_id, fault=fault, code=code, description=description)
+    return Answer(
+        outcome=outcome if message_id else ERROR,
+        charset=charset,
+        version=version,
+        message_id=message_id,
+        fault=fault,
+        code=code,
+        description=description,
+    )

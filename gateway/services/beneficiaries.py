@@ -28,8 +28,10 @@ def upsert_beneficiaries(db: Database, items: list[BeneficiaryData]) -> int:
     with db.transaction() as session:
         for item in items:
             if item.status not in STATUSES:
-                raise ValueError(f"carteira {item.numero_carteira}: situação {item.status!r} "
-                                 f"inválida; use {', '.join(STATUSES)}")
+                raise ValueError(
+                    f"carteira {item.numero_carteira}: situação {item.status!r} "
+                    f"inválida; use {', '.join(STATUSES)}"
+                )
             row = session.scalar(
                 select(Beneficiary).where(Beneficiary.numero_carteira == item.numero_carteira)
             )

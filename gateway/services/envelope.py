@@ -9,6 +9,9 @@ from gateway.tiss.codes import FaultKind
 
 def reject_unreadable(gw: Gateway, spec: ServiceSpec, inbound: Inbound, reason: str) -> Answer:
     """Archive the bytes as received and answer SchemaInvalido with 5002."""
-    rejection = Rejected(FaultKind.SCHEMA_INVALIDO, codes.XML_NOT_VALIDATED,
-                         f"{codes.describe(codes.XML_NOT_VALIDATED)}: {reason}")
+    rejection = Rejected(
+        FaultKind.SCHEMA_INVALIDO,
+        codes.XML_NOT_VALIDATED,
+        f"{codes.describe(codes.XML_NOT_VALIDATED)}: {reason}",
+    )
     return record_rejection(gw, spec, inbound, Facts(), rejection, gw.utcnow())

@@ -14,8 +14,16 @@ from gateway.services.passwords import verify_md5_credential
 from gateway.tiss import codes
 from gateway.tiss.codes import FaultKind
 from gateway.tiss.hashing import check_hash
-from gateway.tiss.header import CNPJ, CODIGO_PRESTADOR, CPF, REGISTRO_ANS, Header, read_header
-from gateway.tiss.header import find_padrao, informed_hash
+from gateway.tiss.header import (
+    CNPJ,
+    CODIGO_PRESTADOR,
+    CPF,
+    REGISTRO_ANS,
+    Header,
+    find_padrao,
+    informed_hash,
+    read_header,
+)
 from gateway.tiss.namespaces import q
 from gateway.tiss.schemas import SchemaSet
 from storage.models import Account, Provider
@@ -64,8 +72,9 @@ class Principal:
 class Rejected(Exception):
     """A check failed. Answered with a tissFault carrying `code` in the fault string."""
 
-    def __init__(self, fault: FaultKind, code: str, description: str | None = None,
-                 detail: str | None = None) -> None:
+    def __init__(
+        self, fault: FaultKind, code: str, description: str | None = None, detail: str | None = None
+    ) -> None:
         self.fault = fault
         self.code = code
         self.description = description or codes.describe(code)
@@ -108,9 +117,12 @@ def check_message(
     header = facts.header = read_header(message)
     facts.login = header.login
     if header.tipo_transacao != spec.tipo_transacao:
-        raise Rejected(FaultKind.SCHEMA_INVALIDO, codes.MESSAGE_OUT_OF_STANDARD,
-                       f"tipoTransacao {header.tipo_transacao} não corresponde ao serviço "
-                       f"{spec.name} ({spec.tipo_transacao})")
+        raise Rejected(
+            FaultKind.SCHEMA_INVALIDO,
+            codes.MESSAGE_OUT_OF_STANDARD,
+            f"tipoTransacao {header.tipo_transacao} não corresponde ao serviço "
+            f"{spec.name} ({spec.tipo_transacao})",
+        )
     _check_hash(gw, message, facts)
     _check_destination(gw, header)
     if principal is None:
@@ -124,9 +136,12 @@ def check_message(
 
 def _check_root(spec: ServiceSpec, message: etree._Element) -> None:
     if message.tag != q(spec.request_root):
-        raise Rejected(FaultKind.SCHEMA_INVALIDO, codes.MESSAGE_OUT_OF_STANDARD,
-                       f"o serviço {spec.name} recebe {spec.request_root}, "
-                       f"não {etree.QName(message).localname}")
+        raise Rejected(
+            FaultKind.SCHEMA_INVALIDO,
+            codes.MESSAGE_OUT_OF_STANDARD,
+            f"o serviço {spec.name} recebe {spec.request_root}, "
+            f"não {etree.QName(message).localname}",
+        )
 
 
 def _check_version(gw: Gateway, message: etree._Element, facts: Facts) -> None:
@@ -134,8 +149,11 @@ def _check_version(gw: Gateway, message: etree._Element, facts: Facts) -> None:
     facts.version = padrao
     if not gw.accepts(padrao):
         accepted = ", ".join(gw.settings.accepted_versions)
-        raise Rejected(FaultKind.VERSAO_INVALIDA, codes.VERSION_INVALID,
-                       f"versão {padrao or '(não informada)'} não aceita; aceitas: {accepted}")
+        raise Rejected(
+            FaultKind.VERSAO_INVALIDA,
+            codes.VERSION_INVALID,
+            f"versão {padrao or '(não informada)'} não aceita; aceitas: {accepted}",
+        )
     facts.schema_set = gw.schemas.get(padrao)
 
 
@@ -146,8 +164,9 @@ def _check_schema(element: etree._Element, facts: Facts) -> None:
         if len(errors) > MAX_DETAIL_ERRORS:
             facts.detail += f"\n... e mais {len(errors) - MAX_DETAIL_ERRORS} erros"
         summary = f"{len(errors)} erro(s) de schema; primeiro: {errors[0]}"
-        raise Rejected(FaultKind.SCHEMA_INVALIDO, codes.MESSAGE_OUT_OF_STANDARD, summary,
-                       facts.detail)
+        raise Rejected(
+            FaultKind.SCHEMA_INVALIDO, codes.MESSAGE_OUT_OF_STANDARD, summary, facts.detail
+        )
 
 
 def _check_hash(gw: Gateway, message: etree._Element, facts: Facts) -> None:
@@ -161,27 +180,40 @@ def _check_hash(gw: Gateway, message: etree._Element, facts: Facts) -> None:
 def _check_destination(gw: Gateway, header: Header) -> None:
     destino = header.destino
     if destino is None or destino.kind != REGISTRO_ANS:
-        raise Rejected(FaultKind.DESTINATARIO_INVALIDO, codes.RECIPIENT_NOT_IDENTIFIED,
-                       "o destino deve ser o registro ANS da operadora")
+        raise Rejected(
+            FaultKind.DESTINATARIO_INVALIDO,
+            codes.RECIPIENT_NOT_IDENTIFIED,
+            "o destino deve ser o registro ANS da operadora",
+        )
     if destino.value != gw.registro_ans():
-        raise Rejected(FaultKind.DESTINATARIO_INVALIDO, codes.OPERATOR_REGISTRO_ANS_INVALID,
-                       f"registro ANS {destino.value} não é desta operadora")
+        raise Rejected(
+            FaultKind.DESTINATARIO_INVALIDO,
+            codes.OPERATOR_REGISTRO_ANS_INVALID,
+            f"registro ANS {destino.value} não é desta operadora",
+        )
 
 
 def _authenticate(session: Session, header: Header, facts: Facts) -> None:
     if not header.login or header.senha is None:
         # Still pay for one verification so a missing login is not faster than a wrong one.
         verify_md5_credential(None, header.senha)
-        raise Rejected(FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED,
-                       "login e senha do prestador (loginSenhaPrestador) não informados")
+        raise Rejected(
+            FaultKind.LOGIN_INVALIDO,
+            codes.SENDER_NOT_IDENTIFIED,
+            "login e senha do prestador (loginSenhaPrestador) não informados",
+        )
     account = session.scalar(
         select(Account).where(Account.login == header.login.strip(), Account.kind == "provider")
     )
     stored = account.password_hash if account is not None and account.active else None
-    if not verify_md5_credential(stored, header.senha) or account.provider is None \
-            or account.provider.status != "approved":
-        raise Rejected(FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED,
-                       "login ou senha inválidos")
+    if (
+        not verify_md5_credential(stored, header.senha)
+        or account.provider is None
+        or account.provider.status != "approved"
+    ):
+        raise Rejected(
+            FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED, "login ou senha inválidos"
+        )
     facts.account = account
     facts.provider = account.provider
     facts.provider_id = account.provider_id
@@ -194,8 +226,12 @@ def _check_sender(header: Header, provider: Provider | None) -> None:
         CPF: provider.cpf if provider else None,
         CODIGO_PRESTADOR: provider.codigo_na_operadora if provider else None,
     }
-    if origem is None or origem.kind not in own or not own[origem.kind] \
-            or origem.value.upper() != own[origem.kind].upper():
+    if (
+        origem is None
+        or origem.kind not in own
+        or not own[origem.kind]
+        or origem.value.upper() != own[origem.kind].upper()
+    ):
         raise Rejected(FaultKind.REMETENTE_INVALIDO, codes.SENDER_NOT_IDENTIFIED, SENDER_MISMATCH)
 
 

@@ -42,8 +42,9 @@ LOTE_GUIAS = ServiceSpec(
 STATUS_RECEBIDO = 1
 
 
-def receive_lot(gw: Gateway, inbound: Inbound, message: etree._Element,
-                principal: Principal | None = None) -> Answer:
+def receive_lot(
+    gw: Gateway, inbound: Inbound, message: etree._Element, principal: Principal | None = None
+) -> Answer:
     """Check a `loteGuiasWS` (or the loteGuias of a mensagemTISS), store it with a new protocol
     in one transaction, and answer with `protocoloRecebimentoWS`."""
     received_at = gw.utcnow()
@@ -83,18 +84,38 @@ def _first_guides(limit: int):
     return view
 
 
-def _receive(gw: Gateway, session: Session, inbound: Inbound, message: etree._Element,
-             facts: Facts, principal: Principal | None, received_at: datetime) -> Answer:
+def _receive(
+    gw: Gateway,
+    session: Session,
+    inbound: Inbound,
+    message: etree._Element,
+    facts: Facts,
+    principal: Principal | None,
+    received_at: datetime,
+) -> Answer:
     lote_el = lote_guias_of(message)
     count = tiss_lote.count_guides(lote_el) if lote_el is not None else 0
     too_many = count > tiss_lote.MAX_GUIDES_PER_LOT
-    check_message(gw, session, LOTE_GUIAS, message, facts, principal=principal,
-                  schema_view=_first_guides(tiss_lote.MAX_GUIDES_PER_LOT) if too_many else None)
+    check_message(
+        gw,
+        session,
+        LOTE_GUIAS,
+        message,
+        facts,
+        principal=principal,
+        schema_view=_first_guides(tiss_lote.MAX_GUIDES_PER_LOT) if too_many else None,
+    )
     provider = facts.provider
     if too_many:
-        return _body_error(gw, session, inbound, facts, received_at, codes.TOO_MANY_GUIDES,
-                           f"o lote tem {count} guias; o máximo é "
-                           f"{tiss_lote.MAX_GUIDES_PER_LOT}")
+        return _body_error(
+            gw,
+            session,
+            inbound,
+            facts,
+            received_at,
+            codes.TOO_MANY_GUIDES,
+            f"o lote tem {count} guias; o máximo é {tiss_lote.MAX_GUIDES_PER_LOT}",
+        )
     lot = tiss_lote.read_lot(lote_el)
     existing = session.scalar(
         select(models.Lot).where(
@@ -103,36 +124,66 @@ def _receive(gw: Gateway, session: Session, inbound: Inbound, message: etree._El
     )
     if existing is not None:
         if existing.content_digest != lot.content_digest:
-            return _body_error(gw, session, inbound, facts, received_at,
-                               codes.IDENTIFIER_ALREADY_SENT,
-                               f"o lote {lot.numero_lote} já foi enviado com outro conteúdo")
-        protocol = session.scalar(select(models.Protocol).where(models.Protocol.lot_id == existing.id))
+            return _body_error(
+                gw,
+                session,
+                inbound,
+                facts,
+                received_at,
+                codes.IDENTIFIER_ALREADY_SENT,
+                f"o lote {lot.numero_lote} já foi enviado com outro conteúdo",
+            )
+        protocol = session.scalar(
+            select(models.Protocol).where(models.Protocol.lot_id == existing.id)
+        )
         return _receipt(gw, session, inbound, facts, received_at, protocol, DUPLICATE)
     protocol = _store_lot(session, provider, lot, facts.version, received_at)
     return _receipt(gw, session, inbound, facts, received_at, protocol, ACCEPTED)
 
 
-def _store_lot(session: Session, provider: models.Provider, lot: tiss_lote.Lot, version: str,
-               received_at: datetime) -> models.Protocol:
+def _store_lot(
+    session: Session,
+    provider: models.Provider,
+    lot: tiss_lote.Lot,
+    version: str,
+    received_at: datetime,
+) -> models.Protocol:
     row = models.Lot(
-        provider_id=provider.id, numero_lote=lot.numero_lote, content_digest=lot.content_digest,
-        version=version, guide_type=lot.guide_type, guide_count=len(lot.guides),
-        total_value=lot.total, received_at=received_at,
+        provider_id=provider.id,
+        numero_lote=lot.numero_lote,
+        content_digest=lot.content_digest,
+        version=version,
+        guide_type=lot.guide_type,
+        guide_count=len(lot.guides),
+        total_value=lot.total,
+        received_at=received_at,
     )
     row.guides = [
         models.Guide(
-            provider_id=provider.id, position=i, guide_type=g.guide_type,
+            provider_id=provider.id,
+            position=i,
+            guide_type=g.guide_type,
             numero_guia_prestador=g.numero_guia_prestador,
-            numero_guia_operadora=g.numero_guia_operadora, numero_carteira=g.numero_carteira,
-            atendimento_rn=g.atendimento_rn, data_realizacao=g.data_realizacao,
+            numero_guia_operadora=g.numero_guia_operadora,
+            numero_carteira=g.numero_carteira,
+            atendimento_rn=g.atendimento_rn,
+            data_realizacao=g.data_realizacao,
             valor_informado=g.valor_informado,
         )
         for i, g in enumerate(lot.guides, start=1)
     ]
-    protocol = models.Protocol(lot=row, provider_id=provider.id, status=STATUS_RECEBIDO,
-                               created_at=received_at, updated_at=received_at)
-    protocol.history = [models.ProtocolStatusChange(
-        status=STATUS_RECEBIDO, changed_at=received_at, actor="gateway", reason="lote recebido")]
+    protocol = models.Protocol(
+        lot=row,
+        provider_id=provider.id,
+        status=STATUS_RECEBIDO,
+        created_at=received_at,
+        updated_at=received_at,
+    )
+    protocol.history = [
+        models.ProtocolStatusChange(
+            status=STATUS_RECEBIDO, changed_at=received_at, actor="gateway", reason="lote recebido"
+        )
+    ]
     session.add(row)
     session.add(protocol)
     # The unique (provider, numeroLote) constraint fires here on a concurrent duplicate.
@@ -149,17 +200,27 @@ def protocol_number(protocol_id: int) -> str:
 def receipt_guides(lot: models.Lot) -> list[tiss_lote.Guide]:
     return [
         tiss_lote.Guide(
-            guide_type=g.guide_type, numero_guia_prestador=g.numero_guia_prestador,
-            numero_guia_operadora=g.numero_guia_operadora, numero_carteira=g.numero_carteira,
-            atendimento_rn=g.atendimento_rn, data_realizacao=g.data_realizacao,
+            guide_type=g.guide_type,
+            numero_guia_prestador=g.numero_guia_prestador,
+            numero_guia_operadora=g.numero_guia_operadora,
+            numero_carteira=g.numero_carteira,
+            atendimento_rn=g.atendimento_rn,
+            data_realizacao=g.data_realizacao,
             valor_informado=g.valor_informado,
         )
         for g in lot.guides
     ]
 
 
-def _receipt(gw: Gateway, session: Session, inbound: Inbound, facts: Facts,
-             received_at: datetime, protocol: models.Protocol, outcome: str) -> Answer:
+def _receipt(
+    gw: Gateway,
+    session: Session,
+    inbound: Inbound,
+    facts: Facts,
+    received_at: datetime,
+    protocol: models.Protocol,
+    outcome: str,
+) -> Answer:
     record = new_record(gw, LOTE_GUIAS, inbound, facts, received_at, outcome)
     record.protocol_id = protocol.id
     session.add(record)
@@ -176,12 +237,25 @@ def _receipt(gw: Gateway, session: Session, inbound: Inbound, facts: Facts,
     )
     payload = protocolo_recebimento(answer_header(gw, LOTE_GUIAS, facts, record), receipt)
     store_body_answer(session, record, payload, inbound.answer_charset)
-    return Answer(outcome=outcome, charset=inbound.answer_charset, version=facts.version,
-                  message_id=record.id, payload=payload, protocol=protocol.numero)
+    return Answer(
+        outcome=outcome,
+        charset=inbound.answer_charset,
+        version=facts.version,
+        message_id=record.id,
+        payload=payload,
+        protocol=protocol.numero,
+    )
 
 
-def _body_error(gw: Gateway, session: Session, inbound: Inbound, facts: Facts,
-                received_at: datetime, code: str, description: str) -> Answer:
+def _body_error(
+    gw: Gateway,
+    session: Session,
+    inbound: Inbound,
+    facts: Facts,
+    received_at: datetime,
+    code: str,
+    description: str,
+) -> Answer:
     """A lot rule failed on an authenticated, valid message: answer in the body (mensagemErro)."""
     facts.codes = [code]
     facts.detail = description
@@ -189,9 +263,17 @@ def _body_error(gw: Gateway, session: Session, inbound: Inbound, facts: Facts,
     session.add(record)
     session.flush()
     payload = protocolo_recebimento_erro(
-        answer_header(gw, LOTE_GUIAS, facts, record), code,
+        answer_header(gw, LOTE_GUIAS, facts, record),
+        code,
         f"{codes.describe(code)}: {description}",
     )
     store_body_answer(session, record, payload, inbound.answer_charset)
-    return Answer(outcome=REJECTED, charset=inbound.answer_charset, version=facts.version,
-                  message_id=record.id, payload=payload, code=code, description=description)
+    return Answer(
+        outcome=REJECTED,
+        charset=inbound.answer_charset,
+        version=facts.version,
+        message_id=record.id,
+        payload=payload,
+        code=code,
+        description=description,
+    )

@@ -72,8 +72,12 @@ def import_package(db: Database, path: Path) -> SchemaSetInfo:
         for n in names:
             session.add(
                 SchemaFile(
-                    version=version, file_name=n, sha256=digests[n], content=found[n],
-                    source=str(path)[:300], imported_at=now,
+                    version=version,
+                    file_name=n,
+                    sha256=digests[n],
+                    content=found[n],
+                    source=str(path)[:300],
+                    imported_at=now,
                 )
             )
     return SchemaSetInfo(version, ORIGIN_IMPORTED, digests)
@@ -114,5 +118,3 @@ def load_registry(db: Database) -> SchemaRegistry:
 
 def describe(registry: SchemaRegistry) -> list[SchemaSetInfo]:
     return [SchemaSetInfo(s.version, s.origin, dict(s.sha256)) for s in registry]
-
-

@@ -63,34 +63,49 @@ class TissSoap11(Soap11):
         except Exception:
             env = ctx.transport.req_env
             gw = env[ENV_GATEWAY]
-            inbound = Inbound(raw=b"", channel="soap", request_id=env[ENV_REQUEST_ID],
-                              remote_addr=env.get(ENV_REMOTE),
-                              endpoint_version=env.get(ENV_VERSION))
+            inbound = Inbound(
+                raw=b"",
+                channel="soap",
+                request_id=env[ENV_REQUEST_ID],
+                remote_addr=env.get(ENV_REMOTE),
+                endpoint_version=env.get(ENV_VERSION),
+            )
             raise fault_for(record_failure(gw, self.spec, inbound, Facts(), gw.utcnow())) from None
 
     def _read_envelope(self, ctx) -> None:
         env = ctx.transport.req_env
         gw = env[ENV_GATEWAY]
         inbound = Inbound(
-            raw=b"", channel="soap", request_id=env[ENV_REQUEST_ID],
-            remote_addr=env.get(ENV_REMOTE), endpoint_version=env.get(ENV_VERSION),
+            raw=b"",
+            channel="soap",
+            request_id=env[ENV_REQUEST_ID],
+            remote_addr=env.get(ENV_REMOTE),
+            endpoint_version=env.get(ENV_VERSION),
         )
         try:
             raw = b"".join(ctx.in_string)
         except RequestTooLongError:
             limit = gw.settings.max_message_bytes
             raise self._reject(gw, inbound, f"mensagem acima do limite de {limit} bytes") from None
-        inbound = Inbound(raw=raw, channel="soap", request_id=inbound.request_id,
-                          remote_addr=inbound.remote_addr,
-                          endpoint_version=inbound.endpoint_version)
+        inbound = Inbound(
+            raw=raw,
+            channel="soap",
+            request_id=inbound.request_id,
+            remote_addr=inbound.remote_addr,
+            endpoint_version=inbound.endpoint_version,
+        )
         try:
             parsed = parse_untrusted(raw, gw.settings.xml_limits)
         except UnsafeXml as exc:
             raise self._reject(gw, inbound, exc.reason) from None
-        inbound = Inbound(raw=raw, channel="soap", request_id=inbound.request_id,
-                          remote_addr=inbound.remote_addr,
-                          endpoint_version=inbound.endpoint_version,
-                          declared_charset=parsed.declared_encoding)
+        inbound = Inbound(
+            raw=raw,
+            channel="soap",
+            request_id=inbound.request_id,
+            remote_addr=inbound.remote_addr,
+            endpoint_version=inbound.endpoint_version,
+            declared_charset=parsed.declared_encoding,
+        )
         payload = _body_payload(parsed.root)
         if isinstance(payload, str):
             raise self._reject(gw, inbound, payload)
@@ -120,8 +135,7 @@ class TissSoap11(Soap11):
         else:
             charset = "UTF-8"
         ctx.transport.resp_headers["Content-Type"] = f"text/xml; charset={charset}"
-        ctx.out_string = [etree.tostring(ctx.out_document, encoding=charset,
-                                         xml_declaration=True)]
+        ctx.out_string = [etree.tostring(ctx.out_document, encoding=charset, xml_declaration=True)]
 
     def _reject(self, gw, inbound: Inbound, reason: str) -> TissFault:
         answer = reject_unreadable(gw, self.spec, inbound, reason)

@@ -28,8 +28,13 @@ def _answer(ctx, use_case: UseCase):
 
 
 class TissLoteGuias(ServiceBase):
-    @rpc(AnyXml, _body_style="bare", _in_message_name=LOTE_GUIAS.request_root,
-         _returns=AnyXml, _out_message_name=LOTE_GUIAS.response_root)
+    @rpc(
+        AnyXml,
+        _body_style="bare",
+        _in_message_name=LOTE_GUIAS.request_root,
+        _returns=AnyXml,
+        _out_message_name=LOTE_GUIAS.response_root,
+    )
     def tissLoteGuias_Operation(ctx, _body):  # noqa: N802, N805 - the official operation name
         return _answer(ctx, receive_lot)
 
@@ -45,8 +50,11 @@ def build_soap_apps(max_message_bytes: int) -> dict[str, WsgiApplication]:
     apps = {}
     for name, (spec, service) in SERVICES.items():
         app = Application(
-            [service], tns=ANS, name=name,
-            in_protocol=TissSoap11(spec), out_protocol=TissSoap11(spec),
+            [service],
+            tns=ANS,
+            name=name,
+            in_protocol=TissSoap11(spec),
+            out_protocol=TissSoap11(spec),
         )
         apps[name] = WsgiApplication(app, max_content_length=max_message_bytes)
     return apps

@@ -19,7 +19,13 @@ ISO_8859_1 = "iso-8859-1"
 UTF_8 = "utf-8"
 
 # Top-level children of a message that the hash does not cover.
-_SKIPPED = {f"{{{ANS}}}hash", f"{{{ANS}}}Signature", f"{{{DS}}}Signature", f"{{{ANS}}}epilogo"}
+_SKIPPED = {
+    f"{{{ANS}}}hash",
+    f"{{{ANS}}}Signature",
+    f"{{{ANS}}}Signatures",
+    f"{{{DS}}}Signature",
+    f"{{{ANS}}}epilogo",
+}
 
 
 # Text nodes of elements with no element children, in document order. Leaf elements have no

@@ -9,13 +9,22 @@ from lxml import etree
 from gateway.tiss.namespaces import ANS, q
 
 MAX_GUIDES_PER_LOT = 100
-GUIDE_TYPES = ("guiaConsulta", "guiaSP-SADT", "guiaResumoInternacao", "guiaHonorarios", "guiaOdonto")
+GUIDE_TYPES = (
+    "guiaConsulta",
+    "guiaSP-SADT",
+    "guiaResumoInternacao",
+    "guiaHonorarios",
+    "guiaOdonto",
+)
 ODONTO = "guiaOdonto"
 
 _NS = {"ans": ANS}
 
 # Where each guide type keeps what the gateway records. Paths are relative to the guide element.
-_NUMERO_GUIA = {"guiaConsulta": "ans:cabecalhoConsulta/ans:numeroGuiaPrestador"}
+_NUMERO_GUIA = {
+    "guiaConsulta": "ans:cabecalhoConsulta/ans:numeroGuiaPrestador",
+    "guiaOdonto": "ans:numeroGuiaPrestador",  # cto_guiaOdontologia has no cabecalhoGuia
+}
 _BENEFICIARIO = {"guiaHonorarios": "ans:beneficiario"}
 _VALUE = {
     "guiaConsulta": "ans:dadosAtendimento/ans:procedimento/ans:valorProcedimento",
@@ -86,14 +95,16 @@ def read_guide(el: etree._Element) -> Guide:
         guide_type=guide_type,
         numero_guia_prestador=_find_text(
             el, _NUMERO_GUIA.get(guide_type, "ans:cabecalhoGuia/ans:numeroGuiaPrestador")
-        ) or "",
+        )
+        or "",
         numero_guia_operadora=_find_text(el, "ans:numeroGuiaOperadora")
         or _find_text(el, "ans:dadosAutorizacao/ans:numeroGuiaOperadora"),
         numero_carteira=_find_text(beneficiario, "ans:numeroCarteira") or "",
         atendimento_rn=_find_text(beneficiario, "ans:atendimentoRN") or "N",
         data_realizacao=_find_text(el, _DATE[guide_type]) if guide_type in _DATE else None,
         valor_informado=_decimal(_find_text(el, _VALUE[guide_type]))
-        if guide_type in _VALUE else Decimal("0.00"),
+        if guide_type in _VALUE
+        else Decimal("0.00"),
     )
 
 

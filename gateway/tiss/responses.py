@@ -31,8 +31,30 @@ def clip(text: str, size: int) -> str:
     """Fit free text into a st_textoN field without cutting in the middle of a word if possible."""
     if len(text) <= size:
         return text
-    cut = text[: size - 1].rsplit(" ", 1)[0]
-    return (cut if len(cut) > size // 2 else text[: size - 1]) + "…"
+    cut = text[: size - 3].rsplit(" ", 1)[0]
+    return (cut if len(cut) > size // 2 else text[: size - 3]) + "..."
+
+
+# Typographic characters that ISO-8859-1 lacks but that turn up in descriptions (the table-38
+# text itself has en dashes), mapped to their plain equivalents.
+_PLAIN = str.maketrans(
+    {
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+        "\u00a0": " ",
+    }
+)
+
+
+def latin1_text(text: str) -> str:
+    """Text that ISO-8859-1 can carry: the hash of every answer is computed in that charset."""
+    text = text.translate(_PLAIN)
+    return text.encode("iso-8859-1", "replace").decode("iso-8859-1")
 
 
 @dataclass(frozen=True)
@@ -56,15 +78,20 @@ def _cabecalho(parent: etree._Element, h: AnswerHeader) -> None:
     _sub(ident, "horaRegistroTransacao", h.when.strftime("%H:%M:%S"))
     _sub(_sub(cab, "origem"), REGISTRO_ANS, h.registro_ans)
     destino = _sub(cab, "destino")
-    if h.destino is None or h.destino.kind == REGISTRO_ANS:
+    if h.destino is None:
         _sub(destino, REGISTRO_ANS, h.registro_ans)
+    elif h.destino.kind == REGISTRO_ANS:
+        _sub(destino, REGISTRO_ANS, h.destino.value)
     else:
         _sub(_sub(destino, "identificacaoPrestador"), h.destino.kind, h.destino.value)
     _sub(cab, "Padrao", h.version)
 
 
 def seal(message: etree._Element) -> etree._Element:
-    """Append the hash of everything written so far."""
+    """Make every text ISO-8859-1-safe, then append the hash of everything written so far."""
+    for el in message.iter(etree.Element):
+        if el.text and not el.text.isascii():
+            el.text = latin1_text(el.text)
     _sub(message, "hash", message_hash(message))
     return message
 

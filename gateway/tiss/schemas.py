@@ -16,45 +16,14 @@ from pathlib import Path
 from lxml import etree
 
 from gateway.tiss.namespaces import version_file_tag
-
-# SHA-256 of the official files as published by ANS (4.03.00: PadroTISSComunicao_202511.zip;
-# 4.02.00: PadroTISSComunicao202505.zip). Kept here, not read from the package, so that a
-# tampered or different `tiss` release cannot change what the gateway trusts.
-BUILTIN_SHA256: dict[str, dict[str, str]] = {
-    "4.03.00": {
-        "tissV4_03_00.xsd": "d4c421c7e3cf936551b70d6bd794a419867b6daea554d557b4d928363c54044c",
-        "tissWebServicesV4_03_00.xsd":
-            "3044f18d2e984910c7670e3357724c2f5798d64cc4ab5919094389a3f01bce02",
-        "tissComplexTypesV4_03_00.xsd":
-            "83a24d606620cd3907c5cd574a71bf9c4411a2ec9e0510979f44293fe7c5956a",
-        "tissSimpleTypesV4_03_00.xsd":
-            "d854debf58ac2d96194f72db95315ef2d102de57aeaf0388512f242824fdc794",
-        "tissGuiasV4_03_00.xsd": "587f0b6bac24175c50635ede52356cab00ff1ae28b550adc42e3a7f03cf605c7",
-        "tissAssinaturaDigital_v1.01.xsd":
-            "8567690a0eb05b9681fdc575ca7c867f75bf5cb33573175b8d333617ef035221",
-        "xmldsig-core-schema.xsd":
-            "b6388292d746c6cc8f932ce3b6bf7c7fc0bf6cba58ec385b38988887bcf5fdbb",
-    },
-    "4.02.00": {
-        "tissV4_02_00.xsd": "193e727c93120f21a2ca0483e261f1b0205069bf0bafc8bcbeb83a51145f324b",
-        "tissWebServicesV4_02_00.xsd":
-            "060569ecb0c8577282e23aadff223d0445dd0975e1ff29f7025fb88346f96ada",
-        "tissComplexTypesV4_02_00.xsd":
-            "18e927e8c65f9734c65b047db42533c96bb899d6f1494c517afb8abdb97ccbea",
-        "tissSimpleTypesV4_02_00.xsd":
-            "a0a3e8bff37827a468915b70c44e913a335cd6b703c1e9d0661d77dc9033370a",
-        "tissGuiasV4_02_00.xsd": "20a7c80218d0a6551bc736f22895196ebc892e18e9f8ac214957691446d61284",
-        "tissAssinaturaDigital_v1.01.xsd":
-            "8567690a0eb05b9681fdc575ca7c867f75bf5cb33573175b8d333617ef035221",
-        "xmldsig-core-schema.xsd":
-            "b6388292d746c6cc8f932ce3b6bf7c7fc0bf6cba58ec385b38988887bcf5fdbb",
-    },
-}
+from gateway.tiss.official_sha256 import BUILTIN_SHA256
 
 ORIGIN_PACKAGE = "pypi:tiss==0.4.0"
 ORIGIN_IMPORTED = "imported"
 
-_SET_FILE = re.compile(r"^tiss(WebServices|ComplexTypes|SimpleTypes|Guias)?V(\d)_(\d\d)_(\d\d)\.xsd$")
+_SET_FILE = re.compile(
+    r"^tiss(WebServices|ComplexTypes|SimpleTypes|Guias)?V(\d)_(\d\d)_(\d\d)\.xsd$"
+)
 SHARED_FILES = ("tissAssinaturaDigital_v1.01.xsd", "xmldsig-core-schema.xsd")
 
 
@@ -74,7 +43,9 @@ def version_of_files(names: list[str]) -> str:
         f"{m.group(2)}.{m.group(3)}.{m.group(4)}" for n in names if (m := _SET_FILE.match(n))
     }
     if len(versions) != 1:
-        raise SchemaSetError(f"expected files of exactly one TISS version, found {sorted(versions)}")
+        raise SchemaSetError(
+            f"expected files of exactly one TISS version, found {sorted(versions)}"
+        )
     return versions.pop()
 
 
@@ -121,8 +92,7 @@ class SchemaSet:
     origin: str
     directory: Path
     sha256: dict[str, str]
-    _compiled: dict[str, etree.XMLSchema] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @property
     def webservices_file(self) -> str:
@@ -136,14 +106,15 @@ class SchemaSet:
         verify_files(self.directory, self.sha256)
 
     def _schema(self, file_name: str) -> etree.XMLSchema:
-        # Compiled once per process and shared: lxml's XMLSchema validation is thread-safe.
-        schema = self._compiled.get(file_name)
+        # Compiled once per thread: an XMLSchema object keeps a single error log, which every
+        # validation clears, so two threads sharing one would read each other's (empty) logs.
+        # Gunicorn's sync workers have one thread, so this is once per process in production.
+        compiled = getattr(self._local, "compiled", None)
+        if compiled is None:
+            compiled = self._local.compiled = {}
+        schema = compiled.get(file_name)
         if schema is None:
-            with self._lock:
-                schema = self._compiled.get(file_name)
-                if schema is None:
-                    schema = compile_schema(self.directory / file_name)
-                    self._compiled[file_name] = schema
+            schema = compiled[file_name] = compile_schema(self.directory / file_name)
         return schema
 
     def compile(self) -> None:
@@ -154,7 +125,9 @@ class SchemaSet:
         """Every error the schema finds (not just the first). `element` is a *WS web-service
         element or a `mensagemTISS` document root."""
         name = etree.QName(element).localname
-        schema = self._schema(self.message_file if name == "mensagemTISS" else self.webservices_file)
+        schema = self._schema(
+            self.message_file if name == "mensagemTISS" else self.webservices_file
+        )
         if schema.validate(element):
             return []
         return [SchemaError(e.line, e.message) for e in schema.error_log]

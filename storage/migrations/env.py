@@ -1,6 +1,7 @@
 """Alembic environment: run by `tiss-gateway db upgrade` with the configured database URL."""
 
 from alembic import context
+
 from storage.db import make_engine
 from storage.models import Base
 
