@@ -10,6 +10,7 @@ from gateway.config import ConfigError, Settings
 DEMO_REGISTRO_ANS = "123456"
 DEMO_CNPJ = "11222333000181"
 DEMO_CODE = "PREST0001"
+DEMO_OPERATOR_CNPJ = "34028316000103"
 DEMO_PASSWORD = "Demo@Tiss2026"
 
 
@@ -35,7 +36,7 @@ def cmd_db_upgrade(settings: Settings, _args) -> int:
 def cmd_operator_set(settings: Settings, args) -> int:
     from gateway.services.admin import set_operator
 
-    op = set_operator(_db(settings), args.registro_ans, args.name)
+    op = set_operator(_db(settings), args.registro_ans, args.name, args.cnpj)
     print(f"operator {op.registro_ans} {op.name}")
     return 0
 
@@ -50,6 +51,7 @@ def cmd_provider_add(settings: Settings, args) -> int:
         code=args.code,
         name=args.name,
         password=args.password,
+        cnes=args.cnes,
     )
     print(f"provider {new.codigo_na_operadora} approved; web-service login {new.login}")
     return 0
@@ -65,7 +67,7 @@ def cmd_demo(settings: Settings, _args) -> int:
     cmd_db_upgrade(settings, _args)
     db = _db(settings)
     registro = settings.registro_ans or DEMO_REGISTRO_ANS
-    set_operator(db, registro, "Operadora Demonstração Saúde")
+    set_operator(db, registro, "Operadora Demonstração Saúde", DEMO_OPERATOR_CNPJ)
     with db.reading() as session:
         exists = session.scalar(select(Provider).where(Provider.cnpj == DEMO_CNPJ))
     if exists is None:
@@ -166,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     op_set = op.add_parser("set", help="record this operator's registro ANS and name")
     op_set.add_argument("--registro-ans", required=True)
     op_set.add_argument("--name", required=True)
+    op_set.add_argument("--cnpj", help="the operator's CNPJ, printed on statements")
     op_set.set_defaults(func=cmd_operator_set)
 
     prov = sub.add_parser("provider", help="providers").add_subparsers(dest="action", required=True)
@@ -176,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--code", required=True, help="codigoPrestadorNaOperadora")
     add.add_argument("--name", required=True)
     add.add_argument("--password", required=True)
+    add.add_argument("--cnes", help="7-digit CNES (default 9999999: none informed)")
     add.set_defaults(func=cmd_provider_add)
 
     serve = sub.add_parser("serve", help="serve the gateway under gunicorn")

@@ -45,6 +45,7 @@ class Operator(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     registro_ans: Mapped[str] = mapped_column(String(6), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    cnpj: Mapped[str | None] = mapped_column(String(14))  # numeroCNPJ of statements
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -58,6 +59,8 @@ class Provider(Base):
     cpf: Mapped[str | None] = mapped_column(String(11), unique=True)
     codigo_na_operadora: Mapped[str] = mapped_column(String(14), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # CNES of the establishment; 9999999 is the standard's value for "none informed".
+    cnes: Mapped[str] = mapped_column(String(7), default="9999999", server_default="9999999")
     status: Mapped[str] = mapped_column(String(20))  # approved | suspended
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -145,8 +148,52 @@ class Guide(Base):
     atendimento_rn: Mapped[str] = mapped_column(String(1))
     data_realizacao: Mapped[str | None] = mapped_column(String(10))
     valor_informado: Mapped[Decimal] = mapped_column(Money)
+    # Set by the operator's analysis (back office); None until analysed.
+    valor_processado: Mapped[Decimal | None] = mapped_column(Money)
+    valor_liberado: Mapped[Decimal | None] = mapped_column(Money)
 
     lot: Mapped[Lot] = relationship(back_populates="guides")
+    items: Mapped[list["GuideItem"]] = relationship(
+        order_by="GuideItem.sequencial", back_populates="guide"
+    )
+    glosas: Mapped[list["Glosa"]] = relationship(order_by="Glosa.id", back_populates="guide")
+
+
+class GuideItem(Base):
+    """A procedure (or other billed item) of a guide, as informed and as analysed."""
+
+    __tablename__ = "guide_items"
+    __table_args__ = (UniqueConstraint("guide_id", "sequencial", name="uq_guide_items_seq"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    guide_id: Mapped[int] = mapped_column(ForeignKey("guides.id"), index=True)
+    sequencial: Mapped[int] = mapped_column(Integer)
+    data_realizacao: Mapped[str | None] = mapped_column(String(10))
+    codigo_tabela: Mapped[str] = mapped_column(String(2))
+    codigo_procedimento: Mapped[str] = mapped_column(String(10))
+    descricao: Mapped[str] = mapped_column(String(150))
+    quantidade: Mapped[Decimal] = mapped_column(Numeric(13, 4))
+    valor_informado: Mapped[Decimal] = mapped_column(Money)
+    valor_processado: Mapped[Decimal | None] = mapped_column(Money)
+    valor_liberado: Mapped[Decimal | None] = mapped_column(Money)
+
+    guide: Mapped[Guide] = relationship(back_populates="items")
+
+
+class Glosa(Base):
+    """A denial recorded by the operator's analysis, on a whole guide or on one of its items."""
+
+    __tablename__ = "glosas"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    protocol_id: Mapped[int] = mapped_column(ForeignKey("protocols.id"), index=True)
+    guide_id: Mapped[int] = mapped_column(ForeignKey("guides.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("guide_items.id"))
+    codigo: Mapped[str] = mapped_column(String(4))  # table 38
+    valor: Mapped[Decimal] = mapped_column(Money)
+    descricao: Mapped[str | None] = mapped_column(String(500))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(60))
+
+    guide: Mapped[Guide] = relationship(back_populates="glosas")
 
 
 class Protocol(Base):
@@ -158,6 +205,7 @@ class Protocol(Base):
     status: Mapped[int] = mapped_column(Integer)  # dm_statusProtocolo 1..9
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    analyzed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     lot: Mapped[Lot] = relationship()
     history: Mapped[list["ProtocolStatusChange"]] = relationship(
@@ -207,3 +255,56 @@ class Beneficiary(Base):
     left_on: Mapped[date | None] = mapped_column(Date)
     card_valid_until: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Payment(Base):
+    """A payment to a provider on a date, for a competência, covering guides of its protocols."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    data_pagamento: Mapped[date] = mapped_column(Date, index=True)
+    competencia: Mapped[str] = mapped_column(String(6), index=True)  # AAAAMM
+    forma_pagamento: Mapped[str] = mapped_column(String(1))  # dm_formaPagamento
+    banco: Mapped[str | None] = mapped_column(String(4))
+    agencia: Mapped[str | None] = mapped_column(String(7))
+    conta: Mapped[str | None] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(60))
+
+    lines: Mapped[list["PaymentLine"]] = relationship(
+        order_by="PaymentLine.id", back_populates="payment"
+    )
+    adjustments: Mapped[list["PaymentAdjustment"]] = relationship(
+        order_by="PaymentAdjustment.id", back_populates="payment"
+    )
+
+
+class PaymentLine(Base):
+    """What a payment pays for one guide of one protocol."""
+
+    __tablename__ = "payment_lines"
+    __table_args__ = (UniqueConstraint("payment_id", "guide_id", name="uq_payment_lines_guide"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    protocol_id: Mapped[int] = mapped_column(ForeignKey("protocols.id"), index=True)
+    guide_id: Mapped[int] = mapped_column(ForeignKey("guides.id"))
+    valor_pago: Mapped[Decimal] = mapped_column(Money)
+
+    payment: Mapped[Payment] = relationship(back_populates="lines")
+    guide: Mapped[Guide] = relationship()
+    protocol: Mapped[Protocol] = relationship()
+
+
+class PaymentAdjustment(Base):
+    """A debit or credit on a payment (ct_descontos)."""
+
+    __tablename__ = "payment_adjustments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    indicador: Mapped[str] = mapped_column(String(1))  # 1 débito, 2 crédito
+    tipo: Mapped[str] = mapped_column(String(2))  # dm_debitoCreditoTipo
+    descricao: Mapped[str] = mapped_column(String(40))
+    valor: Mapped[Decimal] = mapped_column(Money)
+
+    payment: Mapped[Payment] = relationship(back_populates="adjustments")

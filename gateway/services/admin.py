@@ -15,11 +15,15 @@ class AdminError(ValueError):
     """A clear, user-facing reason why an operator command cannot be done."""
 
 
-def set_operator(db: Database, registro_ans: str, name: str) -> Operator:
+def set_operator(db: Database, registro_ans: str, name: str, cnpj: str | None = None) -> Operator:
     if not (registro_ans.isdigit() and len(registro_ans) == 6):
         raise AdminError("o registro ANS tem 6 dígitos")
     if not name.strip():
         raise AdminError("informe o nome da operadora")
+    if cnpj is not None:
+        cnpj = normalize(cnpj)
+        if not valid_cnpj(cnpj):
+            raise AdminError(f"CNPJ {cnpj} inválido (dígitos verificadores não conferem)")
     now = datetime.now(UTC)
     with db.transaction() as session:
         operator = session.scalar(select(Operator).limit(1))
@@ -50,6 +54,7 @@ def add_provider(
     password: str,
     cnpj: str | None = None,
     cpf: str | None = None,
+    cnes: str | None = None,
 ) -> NewProvider:
     """An approved provider whose web-service login is its CNPJ/CPF (digits, or the letters and
     digits of an alphanumeric CNPJ)."""
@@ -66,6 +71,9 @@ def add_provider(
     code = code.strip()
     if not code or len(code) > 14:
         raise AdminError("o código do prestador na operadora tem de 1 a 14 caracteres")
+    cnes = (cnes or "9999999").strip()
+    if not (cnes.isdigit() and len(cnes) == 7):
+        raise AdminError("o CNES tem 7 dígitos (9999999 quando não houver)")
     if len(password) < 8:
         raise AdminError("a senha deve ter ao menos 8 caracteres")
     now = datetime.now(UTC)
@@ -86,6 +94,7 @@ def add_provider(
             cpf=doc if cpf else None,
             codigo_na_operadora=code,
             name=name.strip(),
+            cnes=cnes,
             status="approved",
             created_at=now,
         )

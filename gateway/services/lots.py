@@ -1,6 +1,7 @@
 """Use case: receive a lot of guides (tissLoteGuias / ENVIO_LOTE_GUIAS)."""
 
 from copy import deepcopy
+from dataclasses import replace
 from datetime import datetime
 
 from lxml import etree
@@ -158,20 +159,7 @@ def _store_lot(
         total_value=lot.total,
         received_at=received_at,
     )
-    row.guides = [
-        models.Guide(
-            provider_id=provider.id,
-            position=i,
-            guide_type=g.guide_type,
-            numero_guia_prestador=g.numero_guia_prestador,
-            numero_guia_operadora=g.numero_guia_operadora,
-            numero_carteira=g.numero_carteira,
-            atendimento_rn=g.atendimento_rn,
-            data_realizacao=g.data_realizacao,
-            valor_informado=g.valor_informado,
-        )
-        for i, g in enumerate(lot.guides, start=1)
-    ]
+    row.guides = [_guide_row(provider.id, position, g) for position, g in enumerate(lot.guides, 1)]
     protocol = models.Protocol(
         lot=row,
         provider_id=provider.id,
@@ -190,6 +178,44 @@ def _store_lot(
     session.flush()
     protocol.numero = protocol_number(protocol.id)
     return protocol
+
+
+def _guide_row(provider_id: int, position: int, g: tiss_lote.Guide) -> models.Guide:
+    guide = models.Guide(
+        provider_id=provider_id,
+        position=position,
+        guide_type=g.guide_type,
+        numero_guia_prestador=g.numero_guia_prestador,
+        numero_guia_operadora=g.numero_guia_operadora,
+        numero_carteira=g.numero_carteira,
+        atendimento_rn=g.atendimento_rn,
+        data_realizacao=g.data_realizacao,
+        valor_informado=g.valor_informado,
+    )
+    guide.items = [
+        models.GuideItem(
+            sequencial=i.sequencial,
+            data_realizacao=i.data_realizacao,
+            codigo_tabela=i.codigo_tabela[:2],
+            codigo_procedimento=i.codigo_procedimento[:10],
+            descricao=i.descricao[:150],
+            quantidade=i.quantidade,
+            valor_informado=i.valor_informado,
+        )
+        for i in _unique_sequence(g.items)
+    ]
+    return guide
+
+
+def _unique_sequence(items):
+    """Items keyed by sequencialItem; a repeated number (allowed by the schema) is renumbered."""
+    seen: set[int] = set()
+    for item in items:
+        seq = item.sequencial
+        while seq in seen:
+            seq += 1000
+        seen.add(seq)
+        yield item if seq == item.sequencial else replace(item, sequencial=seq)
 
 
 def protocol_number(protocol_id: int) -> str:

@@ -43,6 +43,19 @@ _DATE = {
 
 
 @dataclass(frozen=True)
+class GuideItem:
+    """A procedure billed in a guide."""
+
+    sequencial: int
+    data_realizacao: str | None
+    codigo_tabela: str
+    codigo_procedimento: str
+    descricao: str
+    quantidade: Decimal
+    valor_informado: Decimal
+
+
+@dataclass(frozen=True)
 class Guide:
     guide_type: str
     numero_guia_prestador: str
@@ -51,6 +64,7 @@ class Guide:
     atendimento_rn: str
     data_realizacao: str | None
     valor_informado: Decimal
+    items: tuple[GuideItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,11 +100,76 @@ def count_guides(lote_guias: etree._Element) -> int:
     return 0 if guias is None else sum(1 for _ in guias.iterchildren(etree.Element))
 
 
+# Where each guide type lists its procedures. Consulta has a single procedure and no list.
+_ITEMS = etree.XPath(
+    "ans:procedimentosExecutados/ans:procedimentoExecutado"
+    " | ans:procedimentosRealizados/ans:procedimentoRealizado"
+    " | self::ans:guiaOdonto/ans:procedimentosExecutados",
+    namespaces=_NS,
+)
+
+
+def _quantity(text: str | None) -> Decimal:
+    try:
+        return Decimal(text) if text else Decimal(1)
+    except InvalidOperation:
+        return Decimal(1)
+
+
+def read_items(el: etree._Element, guide_date: str | None) -> tuple[GuideItem, ...]:
+    if etree.QName(el).localname == "guiaConsulta":
+        proc = el.find("ans:dadosAtendimento/ans:procedimento", _NS)
+        if proc is None:
+            return ()
+        return (
+            GuideItem(
+                sequencial=1,
+                data_realizacao=guide_date,
+                codigo_tabela=_find_text(proc, "ans:codigoTabela") or "",
+                codigo_procedimento=_find_text(proc, "ans:codigoProcedimento") or "",
+                descricao="CONSULTA",
+                quantidade=Decimal(1),
+                valor_informado=_decimal(_find_text(proc, "ans:valorProcedimento")),
+            ),
+        )
+    items = []
+    for position, item in enumerate(_ITEMS(el), start=1):
+        proc = item.find("ans:procedimento", _NS)
+        if proc is None:
+            proc = item.find("ans:procSolic", _NS)
+        seq = _find_text(item, "ans:sequencialItem")
+        items.append(
+            GuideItem(
+                sequencial=int(seq) if seq and seq.isdigit() else position,
+                data_realizacao=_find_text(item, "ans:dataExecucao")
+                or _find_text(item, "ans:dataRealizacao")
+                or guide_date,
+                codigo_tabela=_find_text(proc, "ans:codigoTabela") or ""
+                if proc is not None
+                else "",
+                codigo_procedimento=(_find_text(proc, "ans:codigoProcedimento") or "")
+                if proc is not None
+                else "",
+                descricao=(_find_text(proc, "ans:descricaoProcedimento") or "PROCEDIMENTO")
+                if proc is not None
+                else "PROCEDIMENTO",
+                quantidade=_quantity(
+                    _find_text(item, "ans:quantidadeExecutada") or _find_text(item, "ans:qtdProc")
+                ),
+                valor_informado=_decimal(
+                    _find_text(item, "ans:valorTotal") or _find_text(item, "ans:valorProc")
+                ),
+            )
+        )
+    return tuple(items)
+
+
 def read_guide(el: etree._Element) -> Guide:
     guide_type = etree.QName(el).localname
     beneficiario = el.find(_BENEFICIARIO.get(guide_type, "ans:dadosBeneficiario"), _NS)
     if beneficiario is None:  # odonto keeps the card on the guide itself
         beneficiario = el
+    guide_date = _find_text(el, _DATE[guide_type]) if guide_type in _DATE else None
     return Guide(
         guide_type=guide_type,
         numero_guia_prestador=_find_text(
@@ -101,10 +180,11 @@ def read_guide(el: etree._Element) -> Guide:
         or _find_text(el, "ans:dadosAutorizacao/ans:numeroGuiaOperadora"),
         numero_carteira=_find_text(beneficiario, "ans:numeroCarteira") or "",
         atendimento_rn=_find_text(beneficiario, "ans:atendimentoRN") or "N",
-        data_realizacao=_find_text(el, _DATE[guide_type]) if guide_type in _DATE else None,
+        data_realizacao=guide_date,
         valor_informado=_decimal(_find_text(el, _VALUE[guide_type]))
         if guide_type in _VALUE
         else Decimal("0.00"),
+        items=read_items(el, guide_date),
     )
 
 

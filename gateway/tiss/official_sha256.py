@@ -23,4 +23,3 @@ BUILTIN_SHA256: dict[str, dict[str, str]] = {
         "xmldsig-core-schema.xsd": "b6388292d746c6cc8f932ce3b6bf7c7fc0bf6cba58ec385b38988887bcf5fdbb",
     },
 }
-
