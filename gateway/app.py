@@ -33,9 +33,11 @@ class GatewayApp:
         if match and environ.get("REQUEST_METHOD") == "POST":
             version = version_from_slug(match.group(1))
             soap_app = self.soap.get(match.group(2))
-            if soap_app is not None and self.gw.accepts(version):
+            if soap_app is not None:
+                # The message's own Padrao decides its version; the URL's only matters for
+                # answers to messages whose version cannot be read.
                 environ[ENV_GATEWAY] = self.gw
-                environ[ENV_VERSION] = version
+                environ[ENV_VERSION] = version if self.gw.accepts(version) else None
                 environ[ENV_REQUEST_ID] = _request_id(environ)
                 environ[ENV_REMOTE] = environ.get("REMOTE_ADDR")
                 try:

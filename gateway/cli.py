@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from gateway.config import ConfigError, Settings
+from gateway.tiss.schemas import SchemaSetError
 
 DEMO_REGISTRO_ANS = "123456"
 DEMO_CNPJ = "11222333000181"
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(Settings.from_env(), args)
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, SchemaSetError, ValueError) as exc:
         print(f"tiss-gateway: {exc}", file=sys.stderr)
         return 2
 

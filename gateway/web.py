@@ -24,7 +24,7 @@ def create_web_app(gw: Gateway) -> Flask:
             abort(404)
         return version
 
-    @app.get("/tiss/<slug>/<service>")
+    @app.get("/tiss/<slug>/<service>", strict_slashes=False)
     def wsdl(slug: str, service: str):
         version = served_version(slug)
         if service not in SERVICES or not resources.has_wsdl(service):

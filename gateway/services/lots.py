@@ -6,22 +6,12 @@ from datetime import datetime
 
 from lxml import etree
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.services.answers import (
-    ACCEPTED,
-    DUPLICATE,
-    REJECTED,
-    Answer,
-    answer_header,
-    new_record,
-    record_failure,
-    record_rejection,
-    store_body_answer,
-)
+from gateway.services.answers import ACCEPTED, DUPLICATE, REJECTED, Answer
 from gateway.services.gateway import Gateway
-from gateway.services.inbound import Facts, Inbound, Principal, Rejected, ServiceSpec, check_message
+from gateway.services.inbound import Inbound, Principal, ServiceSpec
+from gateway.services.pipeline import Exchange, run_service
 from gateway.tiss import codes
 from gateway.tiss import lote as tiss_lote
 from gateway.tiss.namespaces import q
@@ -48,22 +38,31 @@ def receive_lot(
 ) -> Answer:
     """Check a `loteGuiasWS` (or the loteGuias of a mensagemTISS), store it with a new protocol
     in one transaction, and answer with `protocoloRecebimentoWS`."""
-    received_at = gw.utcnow()
-    # Two tries: a concurrent resend of the same lot can win the unique (provider, numeroLote)
-    # race; the second try then finds it and answers as a resend.
-    for attempt in (1, 2):
-        facts = Facts()
-        try:
-            with gw.db.transaction() as session:
-                return _receive(gw, session, inbound, message, facts, principal, received_at)
-        except Rejected as rejection:
-            return record_rejection(gw, LOTE_GUIAS, inbound, facts, rejection, received_at)
-        except IntegrityError:
-            if attempt == 2:
-                return record_failure(gw, LOTE_GUIAS, inbound, facts, received_at)
-        except Exception:
-            return record_failure(gw, LOTE_GUIAS, inbound, facts, received_at)
-    raise AssertionError("unreachable")
+    lote_el = lote_guias_of(message)
+    count = tiss_lote.count_guides(lote_el) if lote_el is not None else 0
+    too_many = count > tiss_lote.MAX_GUIDES_PER_LOT
+
+    def handle(ex: Exchange) -> Answer:
+        if too_many:
+            return _lot_error(
+                ex,
+                codes.TOO_MANY_GUIDES,
+                f"o lote tem {count} guias; o máximo é {tiss_lote.MAX_GUIDES_PER_LOT}",
+            )
+        return _receive(ex, tiss_lote.read_lot(lote_el))
+
+    # Retried once: a concurrent resend of the same lot can win the unique (provider,
+    # numeroLote) race; the second try then finds it and answers as a resend.
+    return run_service(
+        gw,
+        LOTE_GUIAS,
+        inbound,
+        message,
+        handle,
+        principal=principal,
+        schema_view=_first_guides(tiss_lote.MAX_GUIDES_PER_LOT) if too_many else None,
+        retry_on_conflict=True,
+    )
 
 
 def lote_guias_of(message: etree._Element) -> etree._Element | None:
@@ -85,61 +84,25 @@ def _first_guides(limit: int):
     return view
 
 
-def _receive(
-    gw: Gateway,
-    session: Session,
-    inbound: Inbound,
-    message: etree._Element,
-    facts: Facts,
-    principal: Principal | None,
-    received_at: datetime,
-) -> Answer:
-    lote_el = lote_guias_of(message)
-    count = tiss_lote.count_guides(lote_el) if lote_el is not None else 0
-    too_many = count > tiss_lote.MAX_GUIDES_PER_LOT
-    check_message(
-        gw,
-        session,
-        LOTE_GUIAS,
-        message,
-        facts,
-        principal=principal,
-        schema_view=_first_guides(tiss_lote.MAX_GUIDES_PER_LOT) if too_many else None,
-    )
-    provider = facts.provider
-    if too_many:
-        return _body_error(
-            gw,
-            session,
-            inbound,
-            facts,
-            received_at,
-            codes.TOO_MANY_GUIDES,
-            f"o lote tem {count} guias; o máximo é {tiss_lote.MAX_GUIDES_PER_LOT}",
-        )
-    lot = tiss_lote.read_lot(lote_el)
-    existing = session.scalar(
+def _receive(ex: Exchange, lot: tiss_lote.Lot) -> Answer:
+    existing = ex.session.scalar(
         select(models.Lot).where(
-            models.Lot.provider_id == provider.id, models.Lot.numero_lote == lot.numero_lote
+            models.Lot.provider_id == ex.provider.id, models.Lot.numero_lote == lot.numero_lote
         )
     )
     if existing is not None:
         if existing.content_digest != lot.content_digest:
-            return _body_error(
-                gw,
-                session,
-                inbound,
-                facts,
-                received_at,
+            return _lot_error(
+                ex,
                 codes.IDENTIFIER_ALREADY_SENT,
                 f"o lote {lot.numero_lote} já foi enviado com outro conteúdo",
             )
-        protocol = session.scalar(
+        protocol = ex.session.scalar(
             select(models.Protocol).where(models.Protocol.lot_id == existing.id)
         )
-        return _receipt(gw, session, inbound, facts, received_at, protocol, DUPLICATE)
-    protocol = _store_lot(session, provider, lot, facts.version, received_at)
-    return _receipt(gw, session, inbound, facts, received_at, protocol, ACCEPTED)
+        return _receipt(ex, protocol, DUPLICATE)
+    protocol = _store_lot(ex.session, ex.provider, lot, ex.facts.version, ex.received_at)
+    return _receipt(ex, protocol, ACCEPTED)
 
 
 def _store_lot(
@@ -238,68 +201,28 @@ def receipt_guides(lot: models.Lot) -> list[tiss_lote.Guide]:
     ]
 
 
-def _receipt(
-    gw: Gateway,
-    session: Session,
-    inbound: Inbound,
-    facts: Facts,
-    received_at: datetime,
-    protocol: models.Protocol,
-    outcome: str,
-) -> Answer:
-    record = new_record(gw, LOTE_GUIAS, inbound, facts, received_at, outcome)
-    record.protocol_id = protocol.id
-    session.add(record)
-    session.flush()
+def _receipt(ex: Exchange, protocol: models.Protocol, outcome: str) -> Answer:
     lot = protocol.lot
     receipt = ProtocolReceipt(
-        registro_ans=gw.registro_ans(),
-        codigo_prestador=facts.provider.codigo_na_operadora,
+        registro_ans=ex.gw.registro_ans(),
+        codigo_prestador=ex.provider.codigo_na_operadora,
         numero_lote=lot.numero_lote,
-        data_envio=gw.local(lot.received_at),
+        data_envio=ex.gw.local(lot.received_at),
         numero_protocolo=protocol.numero,
         valor_total=lot.total_value,
         guides=receipt_guides(lot),
     )
-    payload = protocolo_recebimento(answer_header(gw, LOTE_GUIAS, facts, record), receipt)
-    store_body_answer(session, record, payload, inbound.answer_charset)
-    return Answer(
-        outcome=outcome,
-        charset=inbound.answer_charset,
-        version=facts.version,
-        message_id=record.id,
-        payload=payload,
-        protocol=protocol.numero,
+    return ex.reply(
+        lambda header: protocolo_recebimento(header, receipt), outcome=outcome, protocol=protocol
     )
 
 
-def _body_error(
-    gw: Gateway,
-    session: Session,
-    inbound: Inbound,
-    facts: Facts,
-    received_at: datetime,
-    code: str,
-    description: str,
-) -> Answer:
+def _lot_error(ex: Exchange, code: str, description: str) -> Answer:
     """A lot rule failed on an authenticated, valid message: answer in the body (mensagemErro)."""
-    facts.codes = [code]
-    facts.detail = description
-    record = new_record(gw, LOTE_GUIAS, inbound, facts, received_at, REJECTED)
-    session.add(record)
-    session.flush()
-    payload = protocolo_recebimento_erro(
-        answer_header(gw, LOTE_GUIAS, facts, record),
-        code,
-        f"{codes.describe(code)}: {description}",
-    )
-    store_body_answer(session, record, payload, inbound.answer_charset)
-    return Answer(
+    text = f"{codes.describe(code)}: {description}"
+    return ex.reply(
+        lambda header: protocolo_recebimento_erro(header, code, text),
         outcome=REJECTED,
-        charset=inbound.answer_charset,
-        version=facts.version,
-        message_id=record.id,
-        payload=payload,
-        code=code,
-        description=description,
+        codes=[code],
+        detail=description,
     )

@@ -16,7 +16,7 @@ from gateway.tiss.namespaces import ANS, NSMAP, q
 TEXT500 = 500
 
 
-def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+def sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
     el = etree.SubElement(parent, q(name))
     if text is not None:
         el.text = text
@@ -70,21 +70,21 @@ class AnswerHeader:
 
 
 def _cabecalho(parent: etree._Element, h: AnswerHeader) -> None:
-    cab = _sub(parent, "cabecalho")
-    ident = _sub(cab, "identificacaoTransacao")
-    _sub(ident, "tipoTransacao", h.tipo_transacao)
-    _sub(ident, "sequencialTransacao", h.sequencial)
-    _sub(ident, "dataRegistroTransacao", h.when.strftime("%Y-%m-%d"))
-    _sub(ident, "horaRegistroTransacao", h.when.strftime("%H:%M:%S"))
-    _sub(_sub(cab, "origem"), REGISTRO_ANS, h.registro_ans)
-    destino = _sub(cab, "destino")
+    cab = sub(parent, "cabecalho")
+    ident = sub(cab, "identificacaoTransacao")
+    sub(ident, "tipoTransacao", h.tipo_transacao)
+    sub(ident, "sequencialTransacao", h.sequencial)
+    sub(ident, "dataRegistroTransacao", h.when.strftime("%Y-%m-%d"))
+    sub(ident, "horaRegistroTransacao", h.when.strftime("%H:%M:%S"))
+    sub(sub(cab, "origem"), REGISTRO_ANS, h.registro_ans)
+    destino = sub(cab, "destino")
     if h.destino is None:
-        _sub(destino, REGISTRO_ANS, h.registro_ans)
+        sub(destino, REGISTRO_ANS, h.registro_ans)
     elif h.destino.kind == REGISTRO_ANS:
-        _sub(destino, REGISTRO_ANS, h.destino.value)
+        sub(destino, REGISTRO_ANS, h.destino.value)
     else:
-        _sub(_sub(destino, "identificacaoPrestador"), h.destino.kind, h.destino.value)
-    _sub(cab, "Padrao", h.version)
+        sub(sub(destino, "identificacaoPrestador"), h.destino.kind, h.destino.value)
+    sub(cab, "Padrao", h.version)
 
 
 def seal(message: etree._Element) -> etree._Element:
@@ -92,7 +92,7 @@ def seal(message: etree._Element) -> etree._Element:
     for el in message.iter(etree.Element):
         if el.text and not el.text.isascii():
             el.text = latin1_text(el.text)
-    _sub(message, "hash", message_hash(message))
+    sub(message, "hash", message_hash(message))
     return message
 
 
@@ -103,14 +103,14 @@ def new_message(root_name: str, header: AnswerHeader) -> etree._Element:
 
 
 def motivo_glosa(parent: etree._Element, name: str, code: str, description: str | None = None):
-    el = _sub(parent, name)
-    _sub(el, "codigoGlosa", code)
-    _sub(el, "descricaoGlosa", clip(description or describe(code), TEXT500))
+    el = sub(parent, name)
+    sub(el, "codigoGlosa", code)
+    sub(el, "descricaoGlosa", clip(description or describe(code), TEXT500))
     return el
 
 
 def contratado_dados(parent: etree._Element, name: str, codigo_prestador: str) -> None:
-    _sub(_sub(parent, name), "codigoPrestadorNaOperadora", codigo_prestador)
+    sub(sub(parent, name), "codigoPrestadorNaOperadora", codigo_prestador)
 
 
 @dataclass(frozen=True)
@@ -125,38 +125,38 @@ class ProtocolReceipt:
 
 
 def _guide_data(parent: etree._Element, guides: list[Guide]) -> None:
-    box = _sub(parent, "dadosGuiasProtocolo")
+    box = sub(parent, "dadosGuiasProtocolo")
     odonto = bool(guides) and guides[0].guide_type == ODONTO
     for g in guides:
         if odonto:
-            el = _sub(box, "dadosGuiasOdonto")
-            _sub(el, "numeroGuiaPrestador", g.numero_guia_prestador)
+            el = sub(box, "dadosGuiasOdonto")
+            sub(el, "numeroGuiaPrestador", g.numero_guia_prestador)
             if g.numero_guia_operadora:
-                _sub(el, "numeroGuiaOperadora", g.numero_guia_operadora)
-            _sub(el, "numeroCarteira", g.numero_carteira)
-            _sub(el, "atendimentoRN", g.atendimento_rn)
+                sub(el, "numeroGuiaOperadora", g.numero_guia_operadora)
+            sub(el, "numeroCarteira", g.numero_carteira)
+            sub(el, "atendimentoRN", g.atendimento_rn)
         else:
-            el = _sub(box, "dadosGuias")
-            _sub(el, "numeroGuiaPrestador", g.numero_guia_prestador)
+            el = sub(box, "dadosGuias")
+            sub(el, "numeroGuiaPrestador", g.numero_guia_prestador)
             if g.numero_guia_operadora:
-                _sub(el, "numeroGuiaOperadora", g.numero_guia_operadora)
-            ben = _sub(el, "dadosBeneficiario")
-            _sub(ben, "numeroCarteira", g.numero_carteira)
-            _sub(ben, "atendimentoRN", g.atendimento_rn)
+                sub(el, "numeroGuiaOperadora", g.numero_guia_operadora)
+            ben = sub(el, "dadosBeneficiario")
+            sub(ben, "numeroCarteira", g.numero_carteira)
+            sub(ben, "atendimentoRN", g.atendimento_rn)
             if g.data_realizacao:
-                _sub(el, "dataRealizacao", g.data_realizacao)
+                sub(el, "dataRealizacao", g.data_realizacao)
 
 
 def protocolo_recebimento(header: AnswerHeader, receipt: ProtocolReceipt) -> etree._Element:
     root = new_message("protocoloRecebimentoWS", header)
-    proto = _sub(_sub(root, "recebimentoLote"), "protocoloRecebimento")
-    _sub(proto, "registroANS", receipt.registro_ans)
+    proto = sub(sub(root, "recebimentoLote"), "protocoloRecebimento")
+    sub(proto, "registroANS", receipt.registro_ans)
     contratado_dados(proto, "dadosPrestador", receipt.codigo_prestador)
-    _sub(proto, "numeroLote", receipt.numero_lote)
-    _sub(proto, "dataEnvioLote", receipt.data_envio.strftime("%Y-%m-%d"))
-    detalhe = _sub(proto, "detalheProtocolo")
-    _sub(detalhe, "numeroProtocolo", receipt.numero_protocolo)
-    _sub(detalhe, "valorTotalProtocolo", money(receipt.valor_total))
+    sub(proto, "numeroLote", receipt.numero_lote)
+    sub(proto, "dataEnvioLote", receipt.data_envio.strftime("%Y-%m-%d"))
+    detalhe = sub(proto, "detalheProtocolo")
+    sub(detalhe, "numeroProtocolo", receipt.numero_protocolo)
+    sub(detalhe, "valorTotalProtocolo", money(receipt.valor_total))
     _guide_data(detalhe, receipt.guides)
     return seal(root)
 
@@ -165,11 +165,11 @@ def protocolo_recebimento_erro(
     header: AnswerHeader, code: str, description: str | None = None
 ) -> etree._Element:
     root = new_message("protocoloRecebimentoWS", header)
-    motivo_glosa(_sub(root, "recebimentoLote"), "mensagemErro", code, description)
+    motivo_glosa(sub(root, "recebimentoLote"), "mensagemErro", code, description)
     return seal(root)
 
 
 def tiss_fault(kind: FaultKind) -> etree._Element:
     root = etree.Element(q("tissFaultWS"), nsmap={"ans": ANS})
-    _sub(root, "tissFault", kind.value)
+    sub(root, "tissFault", kind.value)
     return root

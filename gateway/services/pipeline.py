@@ -1,0 +1,109 @@
+"""The frame every TISS use case runs in: one transaction per message, the shared checks, the
+archive record, and the answer (body or fault). A service only supplies its handler."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.services.answers import (
+    ACCEPTED,
+    Answer,
+    answer_header,
+    new_record,
+    record_failure,
+    record_rejection,
+    store_body_answer,
+)
+from gateway.services.gateway import Gateway
+from gateway.services.inbound import Facts, Inbound, Principal, Rejected, ServiceSpec, check_message
+from gateway.tiss.responses import AnswerHeader
+from storage import models
+
+
+@dataclass
+class Exchange:
+    """A message that passed every check, inside its transaction."""
+
+    gw: Gateway
+    spec: ServiceSpec
+    session: Session
+    inbound: Inbound
+    message: etree._Element
+    facts: Facts
+    received_at: datetime
+
+    @property
+    def provider(self) -> models.Provider:
+        return self.facts.provider
+
+    def reply(
+        self,
+        build: Callable[[AnswerHeader], etree._Element],
+        *,
+        outcome: str = ACCEPTED,
+        codes: Sequence[str] = (),
+        detail: str | None = None,
+        protocol: models.Protocol | None = None,
+    ) -> Answer:
+        """Archive the message with the body answer `build` writes under the right header."""
+        self.facts.codes = list(codes)
+        if detail is not None:
+            self.facts.detail = detail
+        record = new_record(self.gw, self.spec, self.inbound, self.facts, self.received_at, outcome)
+        record.protocol_id = protocol.id if protocol is not None else None
+        self.session.add(record)
+        self.session.flush()  # the record's id is the answer's sequencialTransacao
+        payload = build(answer_header(self.gw, self.spec, self.facts, record))
+        store_body_answer(self.session, record, payload, self.inbound.answer_charset)
+        return Answer(
+            outcome=outcome,
+            charset=self.inbound.answer_charset,
+            version=self.facts.version,
+            message_id=record.id,
+            payload=payload,
+            code=codes[0] if codes else None,
+            description=detail,
+            protocol=protocol.numero if protocol is not None else None,
+        )
+
+
+Handler = Callable[[Exchange], Answer]
+
+
+def run_service(
+    gw: Gateway,
+    spec: ServiceSpec,
+    inbound: Inbound,
+    message: etree._Element,
+    handler: Handler,
+    *,
+    principal: Principal | None = None,
+    schema_view: Callable[[etree._Element], etree._Element] | None = None,
+    retry_on_conflict: bool = False,
+) -> Answer:
+    """Check `message`, run `handler` in the same transaction, archive and answer. Never raises:
+    a failed check is a tissFault, anything unexpected is ErroInesperadoServidor."""
+    received_at = gw.utcnow()
+    attempts = 2 if retry_on_conflict else 1
+    for attempt in range(1, attempts + 1):
+        facts = Facts()
+        try:
+            with gw.db.transaction() as session:
+                check_message(
+                    gw, session, spec, message, facts, principal=principal, schema_view=schema_view
+                )
+                exchange = Exchange(gw, spec, session, inbound, message, facts, received_at)
+                return handler(exchange)
+        except Rejected as rejection:
+            return record_rejection(gw, spec, inbound, facts, rejection, received_at)
+        except IntegrityError:
+            # A concurrent message won a uniqueness race; the next try sees what it stored.
+            if attempt == attempts:
+                return record_failure(gw, spec, inbound, facts, received_at)
+        except Exception:
+            return record_failure(gw, spec, inbound, facts, received_at)
+    raise AssertionError("unreachable")

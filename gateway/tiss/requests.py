@@ -1,0 +1,100 @@
+"""Reading the bodies of provider queries (status, eligibility, statements)."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from lxml import etree
+
+from gateway.tiss.header import CNPJ, CODIGO_PRESTADOR, CPF, Party
+from gateway.tiss.namespaces import ANS
+
+_NS = {"ans": ANS}
+# ct_contratadoDados spells the same identifications differently from ct_prestadorIdentificacao.
+_CONTRATADO = {
+    "codigoPrestadorNaOperadora": CODIGO_PRESTADOR,
+    "cpfContratado": CPF,
+    "cnpjContratado": CNPJ,
+}
+
+
+def contratado(el: etree._Element | None) -> Party | None:
+    """A ct_contratadoDados element as a Party (kinds as in cabecalho/origem)."""
+    if el is None:
+        return None
+    for child in el.iterchildren(etree.Element):
+        kind = _CONTRATADO.get(etree.QName(child).localname)
+        if kind is not None:
+            return Party(kind, (child.text or "").strip())
+    return None
+
+
+def _text(el: etree._Element, path: str) -> str | None:
+    found = el.find(path, _NS)
+    return found.text.strip() if found is not None and found.text else None
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    prestador: Party | None
+    numero_protocolo: str
+
+
+def status_request(message: etree._Element) -> StatusRequest:
+    body = message.find("ans:solicitacaoStatusProtocolo", _NS)
+    return StatusRequest(
+        prestador=contratado(body.find("ans:dadosPrestador", _NS)),
+        numero_protocolo=_text(body, "ans:numeroProtocolo") or "",
+    )
+
+
+@dataclass(frozen=True)
+class EligibilityRequest:
+    prestador: Party | None
+    numero_carteira: str
+    validade_carteira: date | None
+
+
+def eligibility_request(message: etree._Element) -> EligibilityRequest:
+    body = message.find("ans:pedidoElegibilidade", _NS)
+    validade = _text(body, "ans:validadeCarteira")
+    return EligibilityRequest(
+        prestador=contratado(body.find("ans:dadosPrestador", _NS)),
+        numero_carteira=_text(body, "ans:numeroCarteira") or "",
+        validade_carteira=date.fromisoformat(validade) if validade else None,
+    )
+
+
+@dataclass(frozen=True)
+class StatementRequest:
+    kind: str  # "pagamento" | "analise"
+    prestador: Party | None
+    data_solicitacao: date
+    tipo_demonstrativo: str | None = None  # 1 médico, 3 odontológico (pagamento)
+    data_pagamento: date | None = None
+    competencia: str | None = None  # AAAAMM
+    protocolos: tuple[str, ...] = ()
+
+
+def statement_request(message: etree._Element) -> StatementRequest:
+    body = message.find("ans:solicitacaoDemonstrativoRetorno", _NS)
+    pagamento = body.find("ans:demonstrativoPagamento", _NS)
+    if pagamento is not None:
+        data_pagamento = _text(pagamento, "ans:periodo/ans:dataPagamento")
+        return StatementRequest(
+            kind="pagamento",
+            prestador=contratado(pagamento.find("ans:dadosPrestador", _NS)),
+            data_solicitacao=date.fromisoformat(_text(pagamento, "ans:dataSolicitacao")),
+            tipo_demonstrativo=_text(pagamento, "ans:tipoDemonstrativo"),
+            data_pagamento=date.fromisoformat(data_pagamento) if data_pagamento else None,
+            competencia=_text(pagamento, "ans:periodo/ans:competencia"),
+        )
+    analise = body.find("ans:demonstrativoAnalise", _NS)
+    return StatementRequest(
+        kind="analise",
+        prestador=contratado(analise.find("ans:dadosPrestador", _NS)),
+        data_solicitacao=date.fromisoformat(_text(analise, "ans:dataSolicitacao")),
+        protocolos=tuple(
+            (p.text or "").strip()
+            for p in analise.iterfind("ans:protocolos/ans:numeroProtocolo", _NS)
+        ),
+    )

@@ -1,0 +1,289 @@
+"""demonstrativoRetornoWS: account-analysis and payment statements, or why there is none yet."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from lxml import etree
+
+from gateway.tiss.responses import (
+    AnswerHeader,
+    clip,
+    contratado_dados,
+    money,
+    motivo_glosa,
+    new_message,
+    seal,
+    sub,
+)
+from gateway.tiss.views import ZERO, GuideView, ProtocolView
+
+KIND_PAYMENT = "1"
+KIND_ANALYSIS = "2"
+KIND_PAYMENT_ODONTO = "3"
+DEBIT = "1"
+CREDIT = "2"
+
+
+@dataclass(frozen=True)
+class StatementParties:
+    """Who issues the statement and to whom (ct_demonstrativoCabecalho and dadosPrestador)."""
+
+    registro_ans: str
+    nome_operadora: str
+    cnpj_operadora: str
+    codigo_prestador: str
+    cnes: str
+    data_emissao: date
+
+
+@dataclass(frozen=True)
+class PaidGuide:
+    numero_guia_prestador: str
+    numero_guia_operadora: str | None
+    valor_informado: Decimal
+    valor_processado: Decimal
+    valor_glosa: Decimal
+    valor_pago: Decimal
+
+
+@dataclass(frozen=True)
+class PaidProtocol:
+    numero: str
+    numero_lote: str
+    data_protocolo: date
+    guides: tuple[PaidGuide, ...]
+
+    def total(self, attr: str) -> Decimal:
+        return sum((getattr(g, attr) for g in self.guides), ZERO)
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    indicador: str  # 1 débito, 2 crédito
+    tipo: str  # dm_debitoCreditoTipo
+    descricao: str
+    valor: Decimal
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    numero: str
+    data_pagamento: date
+    forma_pagamento: str
+    banco: str | None
+    agencia: str | None
+    conta: str | None
+    protocols: tuple[PaidProtocol, ...]
+    adjustments: tuple[Adjustment, ...] = ()
+
+    def total(self, attr: str) -> Decimal:
+        return sum((p.total(attr) for p in self.protocols), ZERO)
+
+    def adjustments_total(self, indicador: str) -> Decimal:
+        return sum((a.valor for a in self.adjustments if a.indicador == indicador), ZERO)
+
+    @property
+    def liquido(self) -> Decimal:
+        return (
+            self.total("valor_pago")
+            - self.adjustments_total(DEBIT)
+            + self.adjustments_total(CREDIT)
+        )
+
+
+def _cabecalho(parent: etree._Element, parties: StatementParties, numero: str) -> None:
+    cab = sub(parent, "cabecalhoDemonstrativo")
+    sub(cab, "registroANS", parties.registro_ans)
+    sub(cab, "numeroDemonstrativo", numero)
+    sub(cab, "nomeOperadora", clip(parties.nome_operadora, 70))
+    sub(cab, "numeroCNPJ", parties.cnpj_operadora)
+    sub(cab, "dataEmissao", parties.data_emissao.isoformat())
+
+
+def _prestador(parent: etree._Element, name: str, inner: str, parties: StatementParties) -> None:
+    box = sub(parent, name)
+    contratado_dados(box, inner, parties.codigo_prestador)
+    sub(box, "CNES", parties.cnes)
+
+
+def demonstrativo_analise(
+    header: AnswerHeader, parties: StatementParties, statements: list[tuple[str, ProtocolView]]
+) -> etree._Element:
+    """One demonstrativoAnaliseConta per (statement number, analysed protocol), at most 30."""
+    root = new_message("demonstrativoRetornoWS", header)
+    retorno = sub(root, "demonstrativoRetorno")
+    for numero, view in statements:
+        conta = sub(retorno, "demonstrativoAnaliseConta")
+        _cabecalho(conta, parties, numero)
+        _prestador(conta, "dadosPrestador", "dadosContratado", parties)
+        _dados_protocolo(sub(sub(conta, "dadosConta"), "dadosProtocolo"), view)
+        sub(conta, "valorInformadoGeral", money(view.informado))
+        sub(conta, "valorProcessadoGeral", money(view.processado))
+        sub(conta, "valorLiberadoGeral", money(view.liberado))
+        sub(conta, "valorGlosaGeral", money(view.glosado))
+    return seal(root)
+
+
+def _dados_protocolo(el: etree._Element, view: ProtocolView) -> None:
+    sub(el, "numeroLotePrestador", view.numero_lote)
+    sub(el, "numeroProtocolo", view.numero)
+    sub(el, "dataProtocolo", view.data_envio.isoformat())
+    sub(el, "situacaoProtocolo", str(view.status))
+    for guide in view.guides:
+        _relacao_guia(sub(el, "relacaoGuias"), guide, view)
+    sub(el, "valorInformadoProtocolo", money(view.informado))
+    sub(el, "valorProcessadoProtocolo", money(view.processado))
+    sub(el, "valorLiberadoProtocolo", money(view.liberado))
+    sub(el, "valorGlosaProtocolo", money(view.glosado))
+
+
+def _relacao_guia(el: etree._Element, guide: GuideView, view: ProtocolView) -> None:
+    sub(el, "numeroGuiaPrestador", guide.numero_guia_prestador)
+    if guide.numero_guia_operadora:
+        sub(el, "numeroGuiaOperadora", guide.numero_guia_operadora)
+    sub(el, "numeroCarteira", guide.numero_carteira)
+    sub(el, "dataInicioFat", guide.data_realizacao or view.data_envio.isoformat())
+    for glosa in guide.glosas:
+        motivo_glosa(el, "motivoGlosaGuia", glosa.code, glosa.descricao)
+    sub(el, "situacaoGuia", str(view.status))
+    for item in guide.items:
+        detalhe = sub(el, "detalhesGuia")
+        sub(detalhe, "sequencialItem", str(item.sequencial))
+        sub(detalhe, "dataRealizacao", item.data_realizacao or view.data_envio.isoformat())
+        proc = sub(detalhe, "procedimento")
+        sub(proc, "codigoTabela", item.codigo_tabela)
+        sub(proc, "codigoProcedimento", item.codigo_procedimento)
+        sub(proc, "descricaoProcedimento", clip(item.descricao, 150))
+        sub(detalhe, "valorInformado", money(item.valor_informado))
+        sub(detalhe, "qtdExecutada", f"{item.quantidade:.4f}")
+        processado = item.valor_processado if item.valor_processado is not None else ZERO
+        sub(detalhe, "valorProcessado", money(processado))
+        sub(detalhe, "valorLiberado", money(item.valor_liberado or ZERO))
+        for glosa in item.glosas:
+            relacao = sub(detalhe, "relacaoGlosa")
+            sub(relacao, "valorGlosa", money(glosa.valor))
+            sub(relacao, "tipoGlosa", glosa.code)
+    sub(el, "valorInformadoGuia", money(guide.valor_informado))
+    sub(el, "valorProcessadoGuia", money(guide.processado))
+    sub(el, "valorLiberadoGuia", money(guide.liberado))
+    sub(el, "valorGlosaGuia", money(guide.glosado))
+
+
+def demonstrativo_pagamento(
+    header: AnswerHeader, parties: StatementParties, numero: str, payments: list[PaymentView]
+) -> etree._Element:
+    """ctm_demonstrativoPagamento: one pagamentosPorData per payment, with its protocols and
+    guides, gross totals, debits and credits, and the net amount."""
+    root = new_message("demonstrativoRetornoWS", header)
+    demo = sub(sub(root, "demonstrativoRetorno"), "demonstrativoPagamento")
+    _cabecalho(demo, parties, numero)
+    _prestador(demo, "dadosContratado", "dadosPrestador", parties)
+    pagamentos = sub(demo, "pagamentos")
+    for payment in payments:
+        _pagamento(sub(pagamentos, "pagamentosPorData"), payment)
+    totais = sub(demo, "totaisDemonstrativo")
+    brutos = sub(totais, "totaisBrutosDemonstrativo")
+    sub(brutos, "valorInformadoBruto", money(_sum(payments, "valor_informado")))
+    sub(brutos, "valorProcessadoBruto", money(_sum(payments, "valor_processado")))
+    sub(brutos, "valorLiberadoBruto", money(_sum(payments, "valor_pago")))
+    sub(brutos, "valorGlosaBruto", money(_sum(payments, "valor_glosa")))
+    for payment in payments:
+        for adjustment in payment.adjustments:
+            _desconto(sub(totais, "debitosCreditosDemonstrativo"), adjustment)
+    liquidos = sub(totais, "totaisLiquidosDemonstrativo")
+    debits = sum((p.adjustments_total(DEBIT) for p in payments), ZERO)
+    credits = sum((p.adjustments_total(CREDIT) for p in payments), ZERO)
+    sub(liquidos, "totalDebitosDemonstrativo", money(debits))
+    sub(liquidos, "totalCreditosdemonstrativo", money(credits))
+    sub(liquidos, "valorLiberadoDemonstrativo", money(sum((p.liquido for p in payments), ZERO)))
+    return seal(root)
+
+
+def _sum(payments: list[PaymentView], attr: str) -> Decimal:
+    return sum((p.total(attr) for p in payments), ZERO)
+
+
+def _pagamento(el: etree._Element, payment: PaymentView) -> None:
+    dados = sub(el, "dadosPagamento")
+    sub(dados, "dataPagamento", payment.data_pagamento.isoformat())
+    sub(dados, "formaPagamento", payment.forma_pagamento)
+    for name, value in (
+        ("banco", payment.banco),
+        ("agencia", payment.agencia),
+        ("nrContaCheque", payment.conta),
+    ):
+        if value:
+            sub(dados, name, value)
+    resumo = sub(el, "dadosResumo")
+    for protocol in payment.protocols:
+        rel = sub(resumo, "relacaoProtocolos")
+        sub(rel, "dataProtocolo", protocol.data_protocolo.isoformat())
+        sub(rel, "numeroProtocolo", protocol.numero)
+        sub(rel, "numeroLote", protocol.numero_lote)
+        sub(rel, "valorInformado", money(protocol.total("valor_informado")))
+        sub(rel, "valorProcessado", money(protocol.total("valor_processado")))
+        sub(rel, "valorLiberado", money(protocol.total("valor_pago")))
+        sub(rel, "valorGlosa", money(protocol.total("valor_glosa")))
+        for guide in protocol.guides:
+            g = sub(rel, "guiasDoLote")
+            sub(g, "numeroGuiaPrestador", guide.numero_guia_prestador)
+            if guide.numero_guia_operadora:
+                sub(g, "numeroGuiaOperadora", guide.numero_guia_operadora)
+            sub(g, "tipoPagamento", "1")  # inicial; payments of appeals (recurso) are not modelled
+            sub(g, "valorProcessadoGuia", money(guide.valor_processado))
+            sub(g, "valorLiberadoGuia", money(guide.valor_pago))
+            sub(g, "valorGlosaGuia", money(guide.valor_glosa))
+    brutos = sub(el, "totaisBrutosPorData")
+    sub(brutos, "totalInformadoPorData", money(payment.total("valor_informado")))
+    sub(brutos, "totalProcessadoPorData", money(payment.total("valor_processado")))
+    sub(brutos, "totaLiberadoPorData", money(payment.total("valor_pago")))
+    sub(brutos, "totalGlosaPorData", money(payment.total("valor_glosa")))
+    if payment.adjustments:
+        box = sub(el, "debitosCreditosPorData")
+        for adjustment in payment.adjustments:
+            _desconto(sub(box, "debitosCreditos"), adjustment)
+    liquidos = sub(el, "totaisLiquidosPorData")
+    sub(liquidos, "totalDebitosPorData", money(payment.adjustments_total(DEBIT)))
+    sub(liquidos, "totalCreditosPorData", money(payment.adjustments_total(CREDIT)))
+    sub(liquidos, "liquidoPorData", money(payment.liquido))
+
+
+def _desconto(el: etree._Element, adjustment: Adjustment) -> None:
+    sub(el, "indicador", adjustment.indicador)
+    sub(el, "tipoDebitoCredito", adjustment.tipo)
+    sub(el, "descricaoDbCr", clip(adjustment.descricao, 40))
+    sub(el, "valorDbCr", money(adjustment.valor))
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Nothing to show yet: situacaoDemonstrativoRetorno."""
+
+    codigo_prestador: str
+    numero_protocolo: str
+    protocolo_solicitacao: str
+    tipo: str
+    data: date
+    situacao: int
+
+
+def situacao_demonstrativo(
+    header: AnswerHeader, registro_ans: str, pending: Pending
+) -> etree._Element:
+    root = new_message("demonstrativoRetornoWS", header)
+    situacao = sub(sub(root, "demonstrativoRetorno"), "situacaoDemonstrativoRetorno")
+    sub(situacao, "identificacaoOperadora", registro_ans)
+    contratado_dados(situacao, "dadosPrestador", pending.codigo_prestador)
+    sub(situacao, "numeroProtocolo", pending.numero_protocolo)
+    sub(situacao, "protocoloSolicitacaoDemonstrativo", pending.protocolo_solicitacao)
+    sub(situacao, "tipoDemonstrativo", pending.tipo)
+    sub(situacao, "dataSituacaoDemonstrativo", pending.data.isoformat())
+    sub(situacao, "situacaoDemonstrativo", str(pending.situacao))
+    return seal(root)
+
+
+def demonstrativo_erro(header: AnswerHeader, code: str, description: str) -> etree._Element:
+    root = new_message("demonstrativoRetornoWS", header)
+    motivo_glosa(sub(root, "demonstrativoRetorno"), "mensagemErro", code, description)
+    return seal(root)

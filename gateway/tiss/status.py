@@ -1,0 +1,81 @@
+"""situacaoProtocoloWS: the answer to a protocol status query."""
+
+from lxml import etree
+
+from gateway.tiss.codes import describe
+from gateway.tiss.responses import (
+    AnswerHeader,
+    contratado_dados,
+    money,
+    motivo_glosa,
+    new_message,
+    seal,
+    sub,
+)
+from gateway.tiss.views import GuideView, ProtocolView
+
+PROTOCOL_NOT_FOUND = "3291"
+
+
+def situacao_protocolo(
+    header: AnswerHeader, registro_ans: str, codigo_prestador: str, view: ProtocolView | None
+) -> etree._Element:
+    """The protocol's situation, or mensagemErro 3291 when there is no such protocol for this
+    provider (whether it does not exist or belongs to someone else: the answers are identical)."""
+    root = new_message("situacaoProtocoloWS", header)
+    situacao = sub(root, "situacaoProtocolo")
+    if view is None:
+        motivo_glosa(situacao, "mensagemErro", PROTOCOL_NOT_FOUND, describe(PROTOCOL_NOT_FOUND))
+        return seal(root)
+    do_protocolo = sub(situacao, "situacaoDoProtocolo")
+    sub(do_protocolo, "identificacaoOperadora", registro_ans)
+    contratado_dados(do_protocolo, "dadosPrestador", codigo_prestador)
+    detalhe = sub(sub(do_protocolo, "lote"), "detalheLote")
+    sub(detalhe, "statusProtocolo", str(view.status))
+    sub(detalhe, "numeroProtocolo", view.numero)
+    sub(detalhe, "numeroLote", view.numero_lote)
+    sub(detalhe, "dataEnvioLote", view.data_envio.isoformat())
+    valores = sub(detalhe, "valorTotalLote")
+    sub(valores, "valorProcessado", money(view.processado))
+    sub(valores, "valorGlosa", money(view.glosado))
+    sub(valores, "valorLiberado", money(view.liberado))
+    guias = sub(detalhe, "guiasTISS")
+    for guide in view.guides:
+        if view.odonto:
+            _guia_odonto(sub(sub(guias, "guiasOdonto"), "guias"), guide)
+        else:
+            _guia_medica(sub(sub(guias, "guiasMedicas"), "guias"), guide)
+    return seal(root)
+
+
+def _valores_guia(parent: etree._Element, guide: GuideView) -> None:
+    if guide.analyzed:
+        valores = sub(parent, "vlInformadoGuia")
+        sub(valores, "valorProcessado", money(guide.processado))
+        sub(valores, "valorGlosa", money(guide.glosado))
+        sub(valores, "valorLiberado", money(guide.liberado))
+    if guide.all_glosas:
+        box = sub(parent, "glosaGuia")
+        for glosa in guide.all_glosas:
+            motivo_glosa(box, "motivoGlosa", glosa.code, glosa.descricao)
+
+
+def _guia_medica(el: etree._Element, guide: GuideView) -> None:
+    sub(el, "numeroGuiaPrestador", guide.numero_guia_prestador)
+    if guide.numero_guia_operadora:
+        sub(el, "numeroGuiaOperadora", guide.numero_guia_operadora)
+    beneficiario = sub(el, "dadosBeneficiario")
+    sub(beneficiario, "numeroCarteira", guide.numero_carteira)
+    sub(beneficiario, "atendimentoRN", guide.atendimento_rn)
+    if guide.data_realizacao:
+        sub(el, "dataRealizacao", guide.data_realizacao)
+    _valores_guia(el, guide)
+
+
+def _guia_odonto(el: etree._Element, guide: GuideView) -> None:
+    sub(el, "numeroGuiaPrestador", guide.numero_guia_prestador)
+    if guide.numero_guia_operadora:
+        sub(el, "numeroGuiaOperadora", guide.numero_guia_operadora)
+    sub(el, "numeroCarteira", guide.numero_carteira)
+    sub(el, "atendimentoRN", guide.atendimento_rn)
+    _valores_guia(el, guide)
