@@ -3,23 +3,32 @@
 from pathlib import Path
 from string import Template
 
+from gateway.services.inbound import ServiceSpec
 from gateway.tiss.namespaces import version_file_tag, version_slug
 
 _ROOT = Path(__file__).resolve().parent.parent
+TISS_WSDL = "tissWebService.wsdl"
 
 
 def wsdl_dir() -> Path:
     return _ROOT / "wsdl"
 
 
-def has_wsdl(service: str) -> bool:
-    return (wsdl_dir() / f"{service}.wsdl").is_file()
+def xsd_dir() -> Path:
+    return _ROOT / "xsd"
 
 
-def render_wsdl(service: str, version: str, address: str, schema_base: str) -> bytes:
-    """The project's WSDL of `service` for `version`, pointing at this gateway."""
-    template = Template((wsdl_dir() / f"{service}.wsdl").read_text("utf-8"))
+def render_tiss_wsdl(spec: ServiceSpec, version: str, address: str, schema_base: str) -> bytes:
+    """The project's WSDL of a TISS service for `version`, pointing at this gateway. The official
+    part names are the element names without their `WS` suffix."""
+    template = Template((wsdl_dir() / TISS_WSDL).read_text("utf-8"))
     return template.substitute(
+        service=spec.name,
+        service_lower=spec.name.lower(),
+        request_part=spec.request_root.removesuffix("WS"),
+        request_root=spec.request_root,
+        response_part=spec.response_root.removesuffix("WS"),
+        response_root=spec.response_root,
         version_slug=version_slug(version),
         version_tag=version_file_tag(version),
         address=address,

@@ -27,7 +27,7 @@ def create_web_app(gw: Gateway) -> Flask:
     @app.get("/tiss/<slug>/<service>", strict_slashes=False)
     def wsdl(slug: str, service: str):
         version = served_version(slug)
-        if service not in SERVICES or not resources.has_wsdl(service):
+        if service not in SERVICES:
             abort(404)
         if "wsdl" not in {k.lower() for k in request.args}:
             return Response(
@@ -36,8 +36,9 @@ def create_web_app(gw: Gateway) -> Flask:
                 headers={"Allow": "POST"},
                 mimetype="text/plain",
             )
-        body = resources.render_wsdl(
-            service,
+        spec, _ = SERVICES[service]
+        body = resources.render_tiss_wsdl(
+            spec,
             version,
             address=f"{base_url()}/tiss/{slug}/{service}",
             schema_base=f"{base_url()}/tiss/{slug}/schemas",

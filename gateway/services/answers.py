@@ -56,9 +56,11 @@ def answer_version(gw: Gateway, inbound: Inbound, facts: Facts) -> str:
     return gw.newest_version
 
 
-def answer_header(gw: Gateway, spec: ServiceSpec, facts: Facts, message: Message) -> AnswerHeader:
+def answer_header(
+    gw: Gateway, spec: ServiceSpec, facts: Facts, message: Message, tipo: str | None = None
+) -> AnswerHeader:
     return AnswerHeader(
-        tipo_transacao=spec.response_tipo,
+        tipo_transacao=tipo or spec.response_tipo,
         sequencial=str(message.id),
         when=gw.local(message.received_at).replace(tzinfo=None),
         registro_ans=gw.registro_ans() or "000000",

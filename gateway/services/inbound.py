@@ -20,6 +20,7 @@ from gateway.tiss.header import (
     CPF,
     REGISTRO_ANS,
     Header,
+    Party,
     find_padrao,
     informed_hash,
     read_header,
@@ -219,19 +220,20 @@ def _authenticate(session: Session, header: Header, facts: Facts) -> None:
     facts.provider_id = account.provider_id
 
 
-def _check_sender(header: Header, provider: Provider | None) -> None:
-    origem = header.origem
+def is_provider(provider: Provider | None, party: Party | None) -> bool:
+    """Whether an identification (CNPJ, CPF or codigoPrestadorNaOperadora) names `provider`."""
+    if provider is None or party is None:
+        return False
     own = {
-        CNPJ: provider.cnpj if provider else None,
-        CPF: provider.cpf if provider else None,
-        CODIGO_PRESTADOR: provider.codigo_na_operadora if provider else None,
-    }
-    if (
-        origem is None
-        or origem.kind not in own
-        or not own[origem.kind]
-        or origem.value.upper() != own[origem.kind].upper()
-    ):
+        CNPJ: provider.cnpj,
+        CPF: provider.cpf,
+        CODIGO_PRESTADOR: provider.codigo_na_operadora,
+    }.get(party.kind)
+    return bool(own) and party.value.upper() == own.upper()
+
+
+def _check_sender(header: Header, provider: Provider | None) -> None:
+    if not is_provider(provider, header.origem):
         raise Rejected(FaultKind.REMETENTE_INVALIDO, codes.SENDER_NOT_IDENTIFIED, SENDER_MISMATCH)
 
 

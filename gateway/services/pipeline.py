@@ -19,7 +19,19 @@ from gateway.services.answers import (
     store_body_answer,
 )
 from gateway.services.gateway import Gateway
-from gateway.services.inbound import Facts, Inbound, Principal, Rejected, ServiceSpec, check_message
+from gateway.services.inbound import (
+    SENDER_MISMATCH,
+    Facts,
+    Inbound,
+    Principal,
+    Rejected,
+    ServiceSpec,
+    check_message,
+    is_provider,
+)
+from gateway.tiss import codes
+from gateway.tiss.codes import FaultKind
+from gateway.tiss.header import Party
 from gateway.tiss.responses import AnswerHeader
 from storage import models
 
@@ -40,6 +52,13 @@ class Exchange:
     def provider(self) -> models.Provider:
         return self.facts.provider
 
+    def require_own(self, party: Party | None) -> None:
+        """The provider a query's body names (dadosPrestador) must be the one that logged in."""
+        if not is_provider(self.provider, party):
+            raise Rejected(
+                FaultKind.REMETENTE_INVALIDO, codes.SENDER_NOT_IDENTIFIED, SENDER_MISMATCH
+            )
+
     def reply(
         self,
         build: Callable[[AnswerHeader], etree._Element],
@@ -48,6 +67,7 @@ class Exchange:
         codes: Sequence[str] = (),
         detail: str | None = None,
         protocol: models.Protocol | None = None,
+        tipo: str | None = None,
     ) -> Answer:
         """Archive the message with the body answer `build` writes under the right header."""
         self.facts.codes = list(codes)
@@ -57,7 +77,7 @@ class Exchange:
         record.protocol_id = protocol.id if protocol is not None else None
         self.session.add(record)
         self.session.flush()  # the record's id is the answer's sequencialTransacao
-        payload = build(answer_header(self.gw, self.spec, self.facts, record))
+        payload = build(answer_header(self.gw, self.spec, self.facts, record, tipo))
         store_body_answer(self.session, record, payload, self.inbound.answer_charset)
         return Answer(
             outcome=outcome,

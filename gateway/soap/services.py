@@ -11,36 +11,47 @@ from spyne import AnyXml, Application, ServiceBase, rpc
 from spyne.server.wsgi import WsgiApplication
 
 from gateway.services.answers import Answer
+from gateway.services.eligibility import VERIFICA_ELEGIBILIDADE, answer_eligibility
 from gateway.services.inbound import ServiceSpec
 from gateway.services.lots import LOTE_GUIAS, receive_lot
+from gateway.services.statements import DEMONSTRATIVO_RETORNO, answer_statement
+from gateway.services.status import STATUS_PROTOCOLO, answer_status
 from gateway.soap.protocol import ENV_GATEWAY, SoapRequest, TissSoap11, fault_for
 from gateway.tiss.namespaces import ANS
 
 UseCase = Callable[..., Answer]
 
 
-def _answer(ctx, use_case: UseCase):
-    request: SoapRequest = ctx.udc
-    answer = use_case(ctx.transport.req_env[ENV_GATEWAY], request.inbound, request.payload)
-    if answer.fault is not None:
-        raise fault_for(answer)
-    return answer.payload
+def _service_class(spec: ServiceSpec, use_case: UseCase) -> type[ServiceBase]:
+    """A spyne service whose single operation has the official name, e.g.
+    tissLoteGuias_Operation, taking `loteGuiasWS` and returning `protocoloRecebimentoWS`."""
 
+    def operation(ctx, _body):
+        request: SoapRequest = ctx.udc
+        answer = use_case(ctx.transport.req_env[ENV_GATEWAY], request.inbound, request.payload)
+        if answer.fault is not None:
+            raise fault_for(answer)
+        return answer.payload
 
-class TissLoteGuias(ServiceBase):
-    @rpc(
+    operation.__name__ = f"{spec.name}_Operation"
+    method = rpc(
         AnyXml,
         _body_style="bare",
-        _in_message_name=LOTE_GUIAS.request_root,
+        _in_message_name=spec.request_root,
         _returns=AnyXml,
-        _out_message_name=LOTE_GUIAS.response_root,
+        _out_message_name=spec.response_root,
+    )(operation)
+    return type(spec.name, (ServiceBase,), {operation.__name__: method})
+
+
+SERVICES: dict[str, tuple[ServiceSpec, UseCase]] = {
+    spec.name: (spec, use_case)
+    for spec, use_case in (
+        (LOTE_GUIAS, receive_lot),
+        (STATUS_PROTOCOLO, answer_status),
+        (VERIFICA_ELEGIBILIDADE, answer_eligibility),
+        (DEMONSTRATIVO_RETORNO, answer_statement),
     )
-    def tissLoteGuias_Operation(ctx, _body):  # noqa: N802, N805 - the official operation name
-        return _answer(ctx, receive_lot)
-
-
-SERVICES: dict[str, tuple[ServiceSpec, type[ServiceBase]]] = {
-    LOTE_GUIAS.name: (LOTE_GUIAS, TissLoteGuias),
 }
 
 
@@ -48,9 +59,9 @@ def build_soap_apps(max_message_bytes: int) -> dict[str, WsgiApplication]:
     """One WSGI application per service, shared by every version (the payload namespace is the
     same for all versions; the version is read from `Padrao`)."""
     apps = {}
-    for name, (spec, service) in SERVICES.items():
+    for name, (spec, use_case) in SERVICES.items():
         app = Application(
-            [service],
+            [_service_class(spec, use_case)],
             tns=ANS,
             name=name,
             in_protocol=TissSoap11(spec),

@@ -167,3 +167,77 @@ def mensagem_tiss(lot: SampleLot) -> etree._Element:
 
 def guides(count: int, *, prefix: str = "G", valor: Decimal = Decimal("150.00")):
     return [SampleGuide(numero_guia=f"{prefix}{i:06d}", valor=valor) for i in range(1, count + 1)]
+
+
+@dataclass
+class SampleQuery:
+    """The header of a provider's query (status, eligibility, statement)."""
+
+    registro_ans: str
+    origem: Party
+    codigo_prestador: str
+    version: str = "4.03.00"
+    login: str | None = None
+    senha_md5: str | None = None
+    sequencial: str = "1"
+    when: datetime = field(default_factory=lambda: datetime(2026, 11, 21, 10, 30, 0))
+
+
+def _query(root_name: str, tipo: str, query: SampleQuery) -> etree._Element:
+    root = etree.Element(q(root_name), nsmap=NSMAP)
+    _cabecalho(root, query, tipo)  # SampleQuery has the fields _cabecalho reads
+    return root
+
+
+def _seal(root: etree._Element) -> etree._Element:
+    _sub(root, "hash", message_hash(root))
+    return root
+
+
+def solicitacao_status_ws(query: SampleQuery, numero_protocolo: str) -> etree._Element:
+    root = _query("solicitacaoStatusProtocoloWS", "SOLIC_STATUS_PROTOCOLO", query)
+    body = _sub(root, "solicitacaoStatusProtocolo")
+    _sub(_sub(body, "dadosPrestador"), "codigoPrestadorNaOperadora", query.codigo_prestador)
+    _sub(body, "numeroProtocolo", numero_protocolo)
+    return _seal(root)
+
+
+def pedido_elegibilidade_ws(query: SampleQuery, numero_carteira: str) -> etree._Element:
+    root = _query("pedidoElegibilidadeWS", "VERIFICA_ELEGIBILIDADE", query)
+    body = _sub(root, "pedidoElegibilidade")
+    _sub(_sub(body, "dadosPrestador"), "codigoPrestadorNaOperadora", query.codigo_prestador)
+    _sub(body, "numeroCarteira", numero_carteira)
+    return _seal(root)
+
+
+def solicitacao_demonstrativo_pagamento_ws(
+    query: SampleQuery,
+    *,
+    data_pagamento: str | None = None,
+    competencia: str | None = None,
+    tipo: str = "1",
+) -> etree._Element:
+    root = _query("solicitacaoDemonstrativoRetornoWS", "SOLIC_DEMONSTRATIVO_RETORNO", query)
+    pagamento = _sub(_sub(root, "solicitacaoDemonstrativoRetorno"), "demonstrativoPagamento")
+    _sub(_sub(pagamento, "dadosPrestador"), "codigoPrestadorNaOperadora", query.codigo_prestador)
+    _sub(pagamento, "dataSolicitacao", query.when.strftime("%Y-%m-%d"))
+    _sub(pagamento, "tipoDemonstrativo", tipo)
+    periodo = _sub(pagamento, "periodo")
+    if data_pagamento is not None:
+        _sub(periodo, "dataPagamento", data_pagamento)
+    else:
+        _sub(periodo, "competencia", competencia)
+    return _seal(root)
+
+
+def solicitacao_demonstrativo_analise_ws(
+    query: SampleQuery, protocolos: list[str]
+) -> etree._Element:
+    root = _query("solicitacaoDemonstrativoRetornoWS", "SOLIC_DEMONSTRATIVO_RETORNO", query)
+    analise = _sub(_sub(root, "solicitacaoDemonstrativoRetorno"), "demonstrativoAnalise")
+    _sub(_sub(analise, "dadosPrestador"), "codigoPrestadorNaOperadora", query.codigo_prestador)
+    _sub(analise, "dataSolicitacao", query.when.strftime("%Y-%m-%d"))
+    box = _sub(analise, "protocolos")
+    for numero in protocolos:
+        _sub(box, "numeroProtocolo", numero)
+    return _seal(root)

@@ -1,0 +1,56 @@
+"""Use case: answer an eligibility check (tissVerificaElegibilidade) from the beneficiary
+registry."""
+
+from datetime import date
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.services.answers import Answer
+from gateway.services.gateway import Gateway
+from gateway.services.inbound import Inbound, Principal, ServiceSpec
+from gateway.services.pipeline import Exchange, run_service
+from gateway.tiss.eligibility import CARD_INVALID, Eligibility, decide, resposta_elegibilidade
+from gateway.tiss.requests import eligibility_request
+from storage.models import Beneficiary
+
+VERIFICA_ELEGIBILIDADE = ServiceSpec(
+    name="tissVerificaElegibilidade",
+    request_root="pedidoElegibilidadeWS",
+    tipo_transacao="VERIFICA_ELEGIBILIDADE",
+    response_root="respostaElegibilidadeWS",
+    response_tipo="SITUACAO_ELEGIBILIDADE",
+)
+
+
+def answer_eligibility(
+    gw: Gateway, inbound: Inbound, message: etree._Element, principal: Principal | None = None
+) -> Answer:
+    return run_service(gw, VERIFICA_ELEGIBILIDADE, inbound, message, _handle, principal=principal)
+
+
+def check_card(session: Session, today: date, numero_carteira: str) -> Eligibility | None:
+    """The eligibility of a card today; None when the operator does not know the card."""
+    row = session.scalar(
+        select(Beneficiary).where(Beneficiary.numero_carteira == numero_carteira.strip())
+    )
+    if row is None:
+        return None
+    return Eligibility(
+        numero_carteira=row.numero_carteira,
+        nome=row.name,
+        validade_carteira=row.card_valid_until,
+        reasons=decide(today, row.status, row.left_on, row.card_valid_until),
+    )
+
+
+def _handle(ex: Exchange) -> Answer:
+    request = eligibility_request(ex.message)
+    ex.require_own(request.prestador)
+    today = ex.gw.local(ex.received_at).date()
+    result = check_card(ex.session, today, request.numero_carteira)
+    codes = [CARD_INVALID] if result is None else list(result.reasons)
+    return ex.reply(
+        lambda header: resposta_elegibilidade(header, ex.gw.registro_ans(), result), codes=codes
+    )

@@ -1,0 +1,215 @@
+"""Use case: answer a statement request (tissSolicitacaoDemonstrativoRetorno): the account
+analysis of up to 30 protocols, or the payments of a date or competência. Only the requesting
+provider's own protocols and payments are ever read."""
+
+from collections import defaultdict
+from datetime import date
+
+from lxml import etree
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from gateway.services.answers import Answer
+from gateway.services.gateway import Gateway
+from gateway.services.inbound import Inbound, Principal, ServiceSpec
+from gateway.services.pipeline import Exchange, run_service
+from gateway.services.views import find_protocol, protocol_view
+from gateway.tiss import codes
+from gateway.tiss import statements as tiss_statements
+from gateway.tiss.requests import StatementRequest, statement_request
+from gateway.tiss.statements import (
+    KIND_ANALYSIS,
+    KIND_PAYMENT,
+    KIND_PAYMENT_ODONTO,
+    Adjustment,
+    PaidGuide,
+    PaidProtocol,
+    PaymentView,
+    Pending,
+    StatementParties,
+)
+from gateway.tiss.status import PROTOCOL_NOT_FOUND
+from storage import models
+
+DEMONSTRATIVO_RETORNO = ServiceSpec(
+    name="tissSolicitacaoDemonstrativoRetorno",
+    request_root="solicitacaoDemonstrativoRetornoWS",
+    tipo_transacao="SOLIC_DEMONSTRATIVO_RETORNO",
+    response_root="demonstrativoRetornoWS",
+    response_tipo="DEMONSTRATIVO_PAGAMENTO",
+)
+TIPO_ANALISE = "DEMONSTRATIVO_ANALISE_CONTA"
+TIPO_PAGAMENTO = "DEMONSTRATIVO_PAGAMENTO"
+STATUS_EM_ANALISE = 2
+
+
+def answer_statement(
+    gw: Gateway, inbound: Inbound, message: etree._Element, principal: Principal | None = None
+) -> Answer:
+    return run_service(gw, DEMONSTRATIVO_RETORNO, inbound, message, _handle, principal=principal)
+
+
+def _handle(ex: Exchange) -> Answer:
+    request = statement_request(ex.message)
+    ex.require_own(request.prestador)
+    if request.kind == "analise":
+        return _analysis(ex, request)
+    return _payment(ex, request)
+
+
+def _parties(ex: Exchange) -> StatementParties:
+    operator = ex.session.scalar(select(models.Operator).limit(1))
+    return StatementParties(
+        registro_ans=ex.gw.registro_ans(),
+        nome_operadora=operator.name if operator else "OPERADORA",
+        cnpj_operadora=(operator.cnpj if operator and operator.cnpj else "00000000000000"),
+        codigo_prestador=ex.provider.codigo_na_operadora,
+        cnes=ex.provider.cnes,
+        data_emissao=ex.gw.local(ex.received_at).date(),
+    )
+
+
+def analysis_statement_number(protocol_numero: str) -> str:
+    """Stable per protocol, so the provider's copies of the same statement match."""
+    return f"AC{protocol_numero}"
+
+
+def _analysis(ex: Exchange, request: StatementRequest) -> Answer:
+    found = [
+        find_protocol(ex.session, ex.provider.id, n) for n in dict.fromkeys(request.protocolos)
+    ]
+    found = [p for p in found if p is not None]
+    analysed = [p for p in found if p.analyzed_at is not None]
+    if analysed:
+        statements = [
+            (analysis_statement_number(p.numero), protocol_view(ex.gw, ex.session, p))
+            for p in analysed
+        ]
+        parties = _parties(ex)
+        return ex.reply(
+            lambda h: tiss_statements.demonstrativo_analise(h, parties, statements),
+            tipo=TIPO_ANALISE,
+        )
+    if found:
+        first = found[0]
+        return _pending(ex, KIND_ANALYSIS, first.numero, first.status, TIPO_ANALISE)
+    return ex.reply(
+        lambda h: tiss_statements.demonstrativo_erro(
+            h, PROTOCOL_NOT_FOUND, codes.describe(PROTOCOL_NOT_FOUND)
+        ),
+        codes=[PROTOCOL_NOT_FOUND],
+        tipo=TIPO_ANALISE,
+    )
+
+
+def _pending(ex: Exchange, kind: str, numero: str | None, status: int, tipo: str) -> Answer:
+    def build(header):
+        pending = Pending(
+            codigo_prestador=ex.provider.codigo_na_operadora,
+            # With no protocol to name (a payment not made yet), the request's own number.
+            numero_protocolo=numero or header.sequencial,
+            protocolo_solicitacao=header.sequencial,
+            tipo=kind,
+            data=ex.gw.local(ex.received_at).date(),
+            situacao=status,
+        )
+        return tiss_statements.situacao_demonstrativo(header, ex.gw.registro_ans(), pending)
+
+    return ex.reply(build, tipo=tipo)
+
+
+def payment_statement_number(request: StatementRequest, provider_id: int) -> str:
+    period = (
+        request.data_pagamento.strftime("%Y%m%d") if request.data_pagamento else request.competencia
+    )
+    return f"PG{period}-{provider_id}"[:20]
+
+
+def _payment(ex: Exchange, request: StatementRequest) -> Answer:
+    if request.tipo_demonstrativo == KIND_PAYMENT_ODONTO:
+        description = "demonstrativo de pagamento odontológico ainda não é emitido por web service"
+        return ex.reply(
+            lambda h: tiss_statements.demonstrativo_erro(
+                h, codes.MESSAGE_OUT_OF_STANDARD, description
+            ),
+            codes=[codes.MESSAGE_OUT_OF_STANDARD],
+            detail=description,
+        )
+    payments = find_payments(ex, request.data_pagamento, request.competencia)
+    if not payments:
+        return _pending(ex, KIND_PAYMENT, None, STATUS_EM_ANALISE, TIPO_PAGAMENTO)
+    views = [payment_view(ex.gw, p) for p in payments]
+    parties = _parties(ex)
+    numero = payment_statement_number(request, ex.provider.id)
+    return ex.reply(
+        lambda h: tiss_statements.demonstrativo_pagamento(h, parties, numero, views),
+        tipo=TIPO_PAGAMENTO,
+    )
+
+
+def find_payments(
+    ex: Exchange, data_pagamento: date | None, competencia: str | None
+) -> list[models.Payment]:
+    query = (
+        select(models.Payment)
+        .where(models.Payment.provider_id == ex.provider.id)
+        .options(
+            selectinload(models.Payment.lines).selectinload(models.PaymentLine.guide),
+            selectinload(models.Payment.lines)
+            .selectinload(models.PaymentLine.protocol)
+            .selectinload(models.Protocol.lot),
+            selectinload(models.Payment.adjustments),
+        )
+        .order_by(models.Payment.data_pagamento, models.Payment.id)
+    )
+    conditions = []
+    if data_pagamento is not None:
+        conditions.append(models.Payment.data_pagamento == data_pagamento)
+    if competencia is not None:
+        conditions.append(models.Payment.competencia == competencia)
+    return list(ex.session.scalars(query.where(or_(*conditions))).all()) if conditions else []
+
+
+def payment_view(gw: Gateway, payment: models.Payment) -> PaymentView:
+    by_protocol: dict[int, list[models.PaymentLine]] = defaultdict(list)
+    for line in payment.lines:
+        by_protocol[line.protocol_id].append(line)
+    protocols = []
+    for lines in by_protocol.values():
+        protocol = lines[0].protocol
+        protocols.append(
+            PaidProtocol(
+                numero=protocol.numero,
+                numero_lote=protocol.lot.numero_lote,
+                data_protocolo=gw.local(protocol.lot.received_at).date(),
+                guides=tuple(_paid_guide(line) for line in lines),
+            )
+        )
+    return PaymentView(
+        numero=str(payment.id),
+        data_pagamento=payment.data_pagamento,
+        forma_pagamento=payment.forma_pagamento,
+        banco=payment.banco,
+        agencia=payment.agencia,
+        conta=payment.conta,
+        protocols=tuple(protocols),
+        adjustments=tuple(
+            Adjustment(a.indicador, a.tipo, a.descricao, a.valor) for a in payment.adjustments
+        ),
+    )
+
+
+def _paid_guide(line: models.PaymentLine) -> PaidGuide:
+    guide = line.guide
+    processado = (
+        guide.valor_processado if guide.valor_processado is not None else guide.valor_informado
+    )
+    liberado = guide.valor_liberado if guide.valor_liberado is not None else processado
+    return PaidGuide(
+        numero_guia_prestador=guide.numero_guia_prestador,
+        numero_guia_operadora=guide.numero_guia_operadora,
+        valor_informado=guide.valor_informado,
+        valor_processado=processado,
+        valor_glosa=processado - liberado,
+        valor_pago=line.valor_pago,
+    )

@@ -1,0 +1,39 @@
+"""Use case: answer a protocol status query (tissSolicitacaoStatusProtocolo)."""
+
+from lxml import etree
+
+from gateway.services.answers import Answer
+from gateway.services.gateway import Gateway
+from gateway.services.inbound import Inbound, Principal, ServiceSpec
+from gateway.services.pipeline import Exchange, run_service
+from gateway.services.views import find_protocol, protocol_view
+from gateway.tiss.requests import status_request
+from gateway.tiss.status import PROTOCOL_NOT_FOUND, situacao_protocolo
+
+STATUS_PROTOCOLO = ServiceSpec(
+    name="tissSolicitacaoStatusProtocolo",
+    request_root="solicitacaoStatusProtocoloWS",
+    tipo_transacao="SOLIC_STATUS_PROTOCOLO",
+    response_root="situacaoProtocoloWS",
+    response_tipo="SITUACAO_PROTOCOLO",
+)
+
+
+def answer_status(
+    gw: Gateway, inbound: Inbound, message: etree._Element, principal: Principal | None = None
+) -> Answer:
+    return run_service(gw, STATUS_PROTOCOLO, inbound, message, _handle, principal=principal)
+
+
+def _handle(ex: Exchange) -> Answer:
+    request = status_request(ex.message)
+    ex.require_own(request.prestador)
+    protocol = find_protocol(ex.session, ex.provider.id, request.numero_protocolo)
+    view = protocol_view(ex.gw, ex.session, protocol) if protocol is not None else None
+    return ex.reply(
+        lambda header: situacao_protocolo(
+            header, ex.gw.registro_ans(), ex.provider.codigo_na_operadora, view
+        ),
+        codes=[] if view is not None else [PROTOCOL_NOT_FOUND],
+        protocol=protocol,
+    )
