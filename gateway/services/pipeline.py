@@ -52,6 +52,10 @@ class Exchange:
     def provider(self) -> models.Provider:
         return self.facts.provider
 
+    def glosa_code(self, preferred: str, fallback: str) -> str:
+        """`preferred` when the message's version has that table-38 code, else `fallback`."""
+        return preferred if preferred in self.facts.schema_set.glosa_codes else fallback
+
     def require_own(self, party: Party | None) -> None:
         """The provider a query's body names (dadosPrestador) must be the one that logged in."""
         if not is_provider(self.provider, party):

@@ -28,7 +28,6 @@ from gateway.tiss.statements import (
     Pending,
     StatementParties,
 )
-from gateway.tiss.status import PROTOCOL_NOT_FOUND
 from storage import models
 
 DEMONSTRATIVO_RETORNO = ServiceSpec(
@@ -93,11 +92,10 @@ def _analysis(ex: Exchange, request: StatementRequest) -> Answer:
     if found:
         first = found[0]
         return _pending(ex, KIND_ANALYSIS, first.numero, first.status, TIPO_ANALISE)
+    not_found = ex.glosa_code(codes.PROTOCOL_NOT_FOUND, codes.IDENTIFIER_UNKNOWN)
     return ex.reply(
-        lambda h: tiss_statements.demonstrativo_erro(
-            h, PROTOCOL_NOT_FOUND, codes.describe(PROTOCOL_NOT_FOUND)
-        ),
-        codes=[PROTOCOL_NOT_FOUND],
+        lambda h: tiss_statements.demonstrativo_erro(h, not_found, codes.describe(not_found)),
+        codes=[not_found],
         tipo=TIPO_ANALISE,
     )
 

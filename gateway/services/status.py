@@ -7,8 +7,9 @@ from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
 from gateway.services.views import find_protocol, protocol_view
+from gateway.tiss import codes
 from gateway.tiss.requests import status_request
-from gateway.tiss.status import PROTOCOL_NOT_FOUND, situacao_protocolo
+from gateway.tiss.status import situacao_protocolo
 
 STATUS_PROTOCOLO = ServiceSpec(
     name="tissSolicitacaoStatusProtocolo",
@@ -30,10 +31,11 @@ def _handle(ex: Exchange) -> Answer:
     ex.require_own(request.prestador)
     protocol = find_protocol(ex.session, ex.provider.id, request.numero_protocolo)
     view = protocol_view(ex.gw, ex.session, protocol) if protocol is not None else None
+    not_found = ex.glosa_code(codes.PROTOCOL_NOT_FOUND, codes.IDENTIFIER_UNKNOWN)
     return ex.reply(
         lambda header: situacao_protocolo(
-            header, ex.gw.registro_ans(), ex.provider.codigo_na_operadora, view
+            header, ex.gw.registro_ans(), ex.provider.codigo_na_operadora, view, not_found
         ),
-        codes=[] if view is not None else [PROTOCOL_NOT_FOUND],
+        codes=[] if view is not None else [not_found],
         protocol=protocol,
     )

@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -104,6 +105,18 @@ class SchemaSet:
 
     def verify(self) -> None:
         verify_files(self.directory, self.sha256)
+
+    @cached_property
+    def glosa_codes(self) -> frozenset[str]:
+        """The table-38 codes this version's dm_tipoGlosa accepts (they differ by version:
+        3291 PROTOCOLO NÃO LOCALIZADO, for one, is not in 4.02.00)."""
+        path = self.directory / f"tissSimpleTypes{version_file_tag(self.version)}.xsd"
+        tree = etree.parse(str(path), _schema_parser())
+        values = tree.xpath(
+            "//xs:simpleType[@name='dm_tipoGlosa']//xs:enumeration/@value",
+            namespaces={"xs": "http://www.w3.org/2001/XMLSchema"},
+        )
+        return frozenset(v for v in values if v)
 
     def _schema(self, file_name: str) -> etree.XMLSchema:
         # Compiled once per thread: an XMLSchema object keeps a single error log, which every

@@ -14,18 +14,21 @@ from gateway.tiss.responses import (
 )
 from gateway.tiss.views import GuideView, ProtocolView
 
-PROTOCOL_NOT_FOUND = "3291"
-
 
 def situacao_protocolo(
-    header: AnswerHeader, registro_ans: str, codigo_prestador: str, view: ProtocolView | None
+    header: AnswerHeader,
+    registro_ans: str,
+    codigo_prestador: str,
+    view: ProtocolView | None,
+    not_found_code: str,
 ) -> etree._Element:
-    """The protocol's situation, or mensagemErro 3291 when there is no such protocol for this
-    provider (whether it does not exist or belongs to someone else: the answers are identical)."""
+    """The protocol's situation, or mensagemErro `not_found_code` when there is no such protocol
+    for this provider (whether it does not exist or belongs to someone else: the answers are
+    identical)."""
     root = new_message("situacaoProtocoloWS", header)
     situacao = sub(root, "situacaoProtocolo")
     if view is None:
-        motivo_glosa(situacao, "mensagemErro", PROTOCOL_NOT_FOUND, describe(PROTOCOL_NOT_FOUND))
+        motivo_glosa(situacao, "mensagemErro", not_found_code, describe(not_found_code))
         return seal(root)
     do_protocolo = sub(situacao, "situacaoDoProtocolo")
     sub(do_protocolo, "identificacaoOperadora", registro_ans)

@@ -1,0 +1,133 @@
+"""Operator staff accounts: created from the command line, used by the back-office API.
+
+Staff accounts share the `accounts` table with providers (kind 'staff', no provider) and the
+same credential scheme: argon2 over the MD5 hex of the password, verified at the same cost
+whether or not the login exists.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from gateway.services.backoffice.errors import BackOfficeError, ErrorKind
+from gateway.services.passwords import hash_password, md5_hex, verify_md5_credential
+from storage.db import Database
+from storage.models import Account
+
+STAFF = "staff"
+LOGIN = re.compile(r"^[A-Za-z0-9._@-]{3,60}$")
+# Segurança e Privacidade item 69: lock after 5 failures for at least 5 minutes.
+MAX_FAILURES = 5
+LOCK_TIME = timedelta(minutes=5)
+# Item 51: one generic message whatever went wrong (unknown login, password, lock, inactive).
+BAD_LOGIN = "login ou senha inválidos"
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    account_id: int
+    login: str
+
+
+def check_password_policy(password: str) -> None:
+    """Item 67: at least 8 characters with upper and lower case letters, a digit and a symbol."""
+    rules = (
+        len(password) >= 8,
+        any(c.isupper() for c in password),
+        any(c.islower() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() and not c.isspace() for c in password),
+    )
+    if not all(rules):
+        raise BackOfficeError(
+            "a senha deve ter ao menos 8 caracteres, com letra maiúscula, minúscula, "
+            "dígito e símbolo"
+        )
+
+
+def add_staff(db: Database, login: str, password: str) -> StaffPrincipal:
+    login = login.strip()
+    if not LOGIN.match(login):
+        raise BackOfficeError(
+            "o login tem de 3 a 60 caracteres: letras sem acento, dígitos, ponto, hífen, "
+            "sublinhado ou @"
+        )
+    check_password_policy(password)
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        if session.scalar(select(Account.id).where(Account.login == login)) is not None:
+            raise BackOfficeError(f"já existe uma conta com o login {login}")
+        account = Account(
+            login=login,
+            kind=STAFF,
+            provider_id=None,
+            password_hash=hash_password(password),
+            active=True,
+            failed_attempts=0,
+            password_changed_at=now,
+            created_at=now,
+        )
+        session.add(account)
+        session.flush()
+        return StaffPrincipal(account.id, login)
+
+
+def authenticate_staff(
+    db: Database, login: str | None, password: str | None, now: datetime | None = None
+) -> StaffPrincipal:
+    """The active, unlocked staff account with this login and password, or BackOfficeError.
+
+    The row is not locked while argon2 runs (that would serialise a script's parallel calls);
+    the failure counter is moved with single UPDATE statements instead.
+    """
+    now = now or datetime.now(UTC)
+    login = (login or "").strip()
+    account = None
+    if login:
+        with db.reading() as session:
+            account = session.scalar(
+                select(Account).where(Account.login == login, Account.kind == STAFF)
+            )
+    usable = account is not None and account.active and not _locked(account, now)
+    stored = account.password_hash if usable else None
+    ok = verify_md5_credential(stored, md5_hex(password or ""))
+    if account is None or not account.active:
+        raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)
+    with db.transaction() as session:
+        if ok:
+            session.execute(
+                update(Account)
+                .where(Account.id == account.id)
+                .values(failed_attempts=0, locked_until=None, last_login_at=now)
+            )
+        elif usable:
+            _count_failure(session, account.id, now)
+    if not ok:
+        raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)
+    return StaffPrincipal(account.id, account.login)
+
+
+def _count_failure(session, account_id: int, now: datetime) -> None:
+    failures = session.scalar(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(failed_attempts=Account.failed_attempts + 1)
+        .returning(Account.failed_attempts)
+    )
+    if failures >= MAX_FAILURES:
+        session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(failed_attempts=0, locked_until=now + LOCK_TIME)
+        )
+
+
+def _locked(account: Account, now: datetime) -> bool:
+    until = account.locked_until
+    if until is None:
+        return False
+    if until.tzinfo is None:  # SQLite gives back naive UTC values
+        until = until.replace(tzinfo=UTC)
+    return until > now
