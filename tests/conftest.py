@@ -107,3 +107,17 @@ def gw(migrated, registry, database_url, tmp_path, settings_overrides) -> Gatewa
 @pytest.fixture
 def client(gw) -> Client:
     return Client(build_app(gw))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hash_each_test_password_once():
+    """Every test seeds the same providers; argon2-hashing their passwords again for each test
+    only costs time (the hash is salted once and stays a valid argon2 hash)."""
+    import functools
+
+    from gateway.services import admin
+
+    original = admin.hash_password
+    admin.hash_password = functools.lru_cache(maxsize=64)(original)
+    yield
+    admin.hash_password = original
