@@ -69,9 +69,13 @@ def envelope(element) -> bytes:
 
 def lot_message(cnpj: str, code: str, password: str, numero: str) -> bytes:
     lot = SampleLot(
-        registro_ans=REGISTRO_ANS, origem=Party("CNPJ", cnpj), numero_lote=numero,
-        guides=guides(3, prefix=numero[-6:]), login=cnpj,
-        senha_md5=hashlib.md5(password.encode()).hexdigest(), codigo_prestador=code,
+        registro_ans=REGISTRO_ANS,
+        origem=Party("CNPJ", cnpj),
+        numero_lote=numero,
+        guides=guides(3, prefix=numero[-6:]),
+        login=cnpj,
+        senha_md5=hashlib.md5(password.encode()).hexdigest(),
+        codigo_prestador=code,
     )
     return envelope(lote_guias_ws(lot))
 
@@ -79,8 +83,9 @@ def lot_message(cnpj: str, code: str, password: str, numero: str) -> bytes:
 def post(session: requests.Session, url: str, body: bytes) -> etree._Element | None:
     """The Body's element of a SOAP answer, or None when the exchange failed."""
     try:
-        response = session.post(url, data=body, timeout=30,
-                                headers={"Content-Type": "text/xml; charset=ISO-8859-1"})
+        response = session.post(
+            url, data=body, timeout=30, headers={"Content-Type": "text/xml; charset=ISO-8859-1"}
+        )
         root = etree.fromstring(response.content)
     except (requests.RequestException, etree.XMLSyntaxError):
         return None
@@ -114,10 +119,18 @@ def send_until_acknowledged(base: str, tally: Tally, provider, numero: str, trie
 
 def query_status(base: str, tally: Tally, provider, numero: str) -> None:
     cnpj, code, password = provider
-    query = SampleQuery(REGISTRO_ANS, Party("CNPJ", cnpj), code, login=cnpj,
-                        senha_md5=hashlib.md5(password.encode()).hexdigest())
-    answer = post(requests.Session(), f"{base}/tiss/v40300/tissSolicitacaoStatusProtocolo",
-                  envelope(solicitacao_status_ws(query, numero)))
+    query = SampleQuery(
+        REGISTRO_ANS,
+        Party("CNPJ", cnpj),
+        code,
+        login=cnpj,
+        senha_md5=hashlib.md5(password.encode()).hexdigest(),
+    )
+    answer = post(
+        requests.Session(),
+        f"{base}/tiss/v40300/tissSolicitacaoStatusProtocolo",
+        envelope(solicitacao_status_ws(query, numero)),
+    )
     with tally.lock:
         tally.status_queries += 1
         tally.status_errors += answer is None
@@ -130,11 +143,24 @@ def free_port() -> int:
 
 
 def start_server(url: str, port: int, workers: int, var_dir: str) -> subprocess.Popen:
-    env = dict(os.environ, TISS_DATABASE_URL=url, TISS_VAR_DIR=var_dir,
-               TISS_REGISTRO_ANS=REGISTRO_ANS)
+    env = dict(
+        os.environ, TISS_DATABASE_URL=url, TISS_VAR_DIR=var_dir, TISS_REGISTRO_ANS=REGISTRO_ANS
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers",
-         str(workers)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -163,8 +189,11 @@ def worker_pids(master: int) -> list[int]:
 
 def restart_postgres() -> None:
     cluster = sorted(os.listdir("/etc/postgresql"))[0]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart",
-                    "-m", "fast"], check=True, capture_output=True)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart", "-m", "fast"],
+        check=True,
+        capture_output=True,
+    )
 
 
 def prepare_database(admin_url: str) -> tuple[str, str]:
@@ -188,12 +217,14 @@ def prepare_database(admin_url: str) -> tuple[str, str]:
 def verify(url: str, tally: Tally) -> dict[str, int]:
     engine = create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT p.codigo_na_operadora, l.numero_lote, pr.numero, l.guide_count,"
-            " (SELECT count(*) FROM guides g WHERE g.lot_id = l.id)"
-            " FROM lots l JOIN providers p ON p.id = l.provider_id"
-            " JOIN protocols pr ON pr.lot_id = l.id"
-        )).all()
+        rows = conn.execute(
+            text(
+                "SELECT p.codigo_na_operadora, l.numero_lote, pr.numero, l.guide_count,"
+                " (SELECT count(*) FROM guides g WHERE g.lot_id = l.id)"
+                " FROM lots l JOIN providers p ON p.id = l.provider_id"
+                " JOIN protocols pr ON pr.lot_id = l.id"
+            )
+        ).all()
         messages = conn.execute(text("SELECT count(*) FROM messages")).scalar()
     engine.dispose()
     stored = defaultdict(list)
@@ -204,7 +235,8 @@ def verify(url: str, tally: Tally) -> dict[str, int]:
     duplicates = sum(len(v) - 1 for v in stored.values() if len(v) > 1)
     protocol_numbers = [p for v in stored.values() for p, _ in v]
     mismatched = sum(
-        1 for key, seen in acknowledged.items()
+        1
+        for key, seen in acknowledged.items()
         if key in stored and (len(seen) != 1 or next(iter(seen)) != stored[key][0][0])
     )
     return {
@@ -232,19 +264,23 @@ def run(args) -> dict[str, int]:
             rng = random.Random(7)
             jobs = []
             for i in range(args.lots):
-                jobs.append(("lot", PROVIDERS[i % 2], f"{i:010d}"))
+                jobs.append((PROVIDERS[i % 2], f"{i:010d}"))
             for i in range(args.same_lot_groups):
                 for _ in range(args.same_lot):
-                    jobs.append(("lot", PROVIDERS[i % 2], f"S{i:09d}"))
+                    jobs.append((PROVIDERS[i % 2], f"S{i:09d}"))
             rng.shuffle(jobs)
             with ThreadPoolExecutor(args.clients) as pool:
                 futures = []
-                for n, (kind, provider, numero) in enumerate(jobs):
-                    futures.append(pool.submit(send_until_acknowledged, base, tally, provider,
-                                               numero, args.tries))
+                for n, (provider, numero) in enumerate(jobs):
+                    futures.append(
+                        pool.submit(
+                            send_until_acknowledged, base, tally, provider, numero, args.tries
+                        )
+                    )
                     if n < args.status:
-                        futures.append(pool.submit(query_status, base, tally, provider,
-                                                   f"{n + 1:012d}"))
+                        futures.append(
+                            pool.submit(query_status, base, tally, provider, f"{n + 1:012d}")
+                        )
                     if args.kill_worker and n == len(jobs) // 3:
                         pids = worker_pids(server.pid)
                         if pids:
@@ -269,10 +305,12 @@ def run(args) -> dict[str, int]:
     return result
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--admin-url", default=os.environ.get(
-        "TISS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("TISS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--clients", type=int, default=12)
     parser.add_argument("--lots", type=int, default=300)
@@ -283,7 +321,11 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--kill-worker", action="store_true")
     parser.add_argument("--restart-postgres", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     result = run(args)
     width = max(len(k) for k in result)
     for key, value in result.items():
