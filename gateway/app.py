@@ -2,18 +2,23 @@
 
 import logging
 import re
+import time
 import uuid
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway import metrics
 from gateway.config import Settings
+from gateway.logs import bind_request_id, unbind_request_id
 from gateway.services.gateway import Gateway
+from gateway.soap.backoffice import app as backoffice
 from gateway.soap.protocol import ENV_GATEWAY, ENV_REMOTE, ENV_REQUEST_ID, ENV_VERSION
 from gateway.soap.services import build_soap_apps
 from gateway.tiss.namespaces import version_from_slug
 from gateway.web import create_web_app
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("gateway.access")
 
 _SOAP_PATH = re.compile(r"^/tiss/(v\d{5})/([A-Za-z]+)/?$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -26,6 +31,7 @@ class GatewayApp:
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
         self.soap = build_soap_apps(gw.settings.max_message_bytes)
+        self.backoffice = backoffice.build_backoffice_app(gw.settings.max_message_bytes)
         self.web = create_web_app(gw)
 
     def __call__(self, environ, start_response):
@@ -46,7 +52,23 @@ class GatewayApp:
                     # Last resort: spyne itself failed. Still a TISS fault, never an HTML 500.
                     log.exception("SOAP application failed on %s", environ.get("PATH_INFO"))
                     return _server_fault(start_response)
+        if environ.get("REQUEST_METHOD") == "POST" and _is_backoffice(environ):
+            return self._backoffice(environ, start_response)
         return self.web(environ, start_response)
+
+    def _backoffice(self, environ, start_response):
+        environ[ENV_GATEWAY] = self.gw
+        environ[ENV_REQUEST_ID] = _request_id(environ)
+        environ[ENV_REMOTE] = environ.get("REMOTE_ADDR")
+        try:
+            return self.backoffice(environ, start_response)
+        except Exception:
+            log.exception("back-office SOAP application failed")
+            return backoffice.last_resort_fault(start_response)
+
+
+def _is_backoffice(environ) -> bool:
+    return environ.get("PATH_INFO", "").rstrip("/") == backoffice.PATH
 
 
 def _server_fault(start_response):
@@ -77,8 +99,59 @@ def _request_id(environ) -> str:
     return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
+class Observed:
+    """Around every request: one request id (the client's valid X-Request-Id, else a new one)
+    bound to every log line, stored with the archived message and sent back in X-Request-Id; an
+    access log line; the latency histogram of the TISS services."""
+
+    # Polled by load balancers and Prometheus every few seconds: logged only at DEBUG.
+    QUIET = frozenset({"/healthz", "/readyz", "/metrics"})
+
+    def __init__(self, app: GatewayApp) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        request_id = _request_id(environ)
+        environ["HTTP_X_REQUEST_ID"] = request_id  # what the routes below read as the id
+        token = bind_request_id(request_id)
+        started = time.perf_counter()
+        status = []
+
+        def start(code, headers, exc_info=None):
+            status.append(code)
+            return start_response(code, [*headers, ("X-Request-Id", request_id)], exc_info)
+
+        try:
+            return self.app(environ, start)
+        finally:
+            elapsed = time.perf_counter() - started
+            self._observe(environ, status[0] if status else "500", elapsed)
+            unbind_request_id(token)
+
+    def _observe(self, environ, status: str, elapsed: float) -> None:
+        path = environ.get("PATH_INFO", "")
+        match = _SOAP_PATH.match(path)
+        if match and environ.get("REQUEST_METHOD") == "POST" and match.group(2) in self.app.soap:
+            metrics.observe_latency(match.group(2), elapsed)
+        access_log.log(
+            logging.DEBUG if path in self.QUIET else logging.INFO,
+            "%s %s %s",
+            environ.get("REQUEST_METHOD"),
+            path,  # never the query string: it may carry a token
+            status.split(" ", 1)[0],
+            extra={
+                "method": environ.get("REQUEST_METHOD"),
+                "path": path,
+                "status": int(status.split(" ", 1)[0]),
+                "duration_ms": round(elapsed * 1000, 2),
+                "remote_addr": environ.get("REMOTE_ADDR"),
+                "request_bytes": int(environ.get("CONTENT_LENGTH") or 0),
+            },
+        )
+
+
 def build_app(gw: Gateway):
-    app = GatewayApp(gw)
+    app = Observed(GatewayApp(gw))
     if gw.settings.trust_proxy:
         return ProxyFix(app, x_for=1, x_proto=1, x_host=1, x_port=1)
     return app

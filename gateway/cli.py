@@ -58,6 +58,18 @@ def cmd_provider_add(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_provider_require_signature(settings: Settings, args) -> int:
+    from gateway.services.admin import set_require_signature
+
+    provider = set_require_signature(_db(settings), args.code, args.on)
+    state = "must sign every message" if args.on else "may send unsigned messages"
+    print(f"provider {provider.codigo_na_operadora} {state}")
+    if args.on and settings.signature_ca_file is None:
+        print("note: TISS_SIGNATURE_CA_FILE is not set here; a gateway without trusted CAs")
+        print("      refuses every message of this provider")
+    return 0
+
+
 def cmd_demo(settings: Settings, _args) -> int:
     from sqlalchemy import select
 
@@ -117,7 +129,30 @@ def cmd_demo(settings: Settings, _args) -> int:
     return 0
 
 
+def cmd_staff_add(settings: Settings, args) -> int:
+    from gateway.services.backoffice.staff import add_staff
+
+    staff = add_staff(_db(settings), args.login, args.password)
+    print(f"staff {staff.login} added; back office: POST /backoffice/v1 (WSDL at ?wsdl)")
+    return 0
+
+
+def cmd_beneficiary_import(settings: Settings, args) -> int:
+    from gateway.services.backoffice.beneficiaries import import_beneficiaries_csv
+
+    count = import_beneficiaries_csv(_db(settings), Path(args.file))
+    print(f"{count} beneficiaries imported from {args.file}")
+    return 0
+
+
 def cmd_serve(settings: Settings, args) -> int:
+    from gateway import logs, multiproc
+
+    # Before anything imports prometheus_client (the application does): workers share metrics
+    # through this folder. JSON logs unless TISS_LOG_FORMAT says otherwise.
+    multiproc.prepare_dir()
+    logs.configure(settings.log_format or logs.JSON)
+
     from gateway.server import serve
     from gateway.soap.services import SERVICES
     from gateway.tiss.namespaces import version_slug
@@ -128,7 +163,9 @@ def cmd_serve(settings: Settings, args) -> int:
         for name in SERVICES:
             url = f"{base}/tiss/{version_slug(version)}/{name}"
             print(f"  {version} {name}: POST {url}   WSDL: {url}?wsdl")
+    print(f"  back office: POST {base}/backoffice/v1   WSDL: {base}/backoffice/v1?wsdl")
     print(f"  health: {base}/healthz  readiness: {base}/readyz", flush=True)
+    print(f"  metrics: {base}/metrics", flush=True)
     serve(settings, host=args.host, port=args.port, workers=args.workers)
     return 0
 
@@ -153,6 +190,19 @@ def cmd_schemas_import(settings: Settings, args) -> int:
         print(f"    {digest}  {name}")
     if info.version not in settings.accepted_versions:
         print(f"note: add {info.version} to TISS_ACCEPTED_VERSIONS to accept it")
+    return 0
+
+
+def cmd_portal_prune(settings: Settings, _args) -> int:
+    from datetime import UTC, datetime
+
+    from gateway.services.accounts.access_log import prune
+
+    done = prune(_db(settings), datetime.now(UTC))
+    print(
+        f"pruned {done.access_log} access-log entries older than 90 days, "
+        f"{done.sessions} old sessions, {done.reset_tokens} expired reset links"
+    )
     return 0
 
 
@@ -182,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", required=True)
     add.add_argument("--cnes", help="7-digit CNES (default 9999999: none informed)")
     add.set_defaults(func=cmd_provider_add)
+    req = prov.add_parser(
+        "require-signature", help="require (or stop requiring) signed messages from a provider"
+    )
+    req.add_argument("--code", required=True, help="codigoPrestadorNaOperadora")
+    on_off = req.add_mutually_exclusive_group(required=True)
+    on_off.add_argument("--on", action="store_true", dest="on")
+    on_off.add_argument("--off", action="store_false", dest="on")
+    req.set_defaults(func=cmd_provider_require_signature)
 
     serve = sub.add_parser("serve", help="serve the gateway under gunicorn")
     serve.add_argument("--host", default="127.0.0.1")
@@ -190,6 +248,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("demo", help="migrate and load demo data").set_defaults(func=cmd_demo)
+
+    portal = sub.add_parser("portal", help="provider portal").add_subparsers(
+        dest="action", required=True
+    )
+    portal.add_parser(
+        "prune", help="delete access-log entries older than 90 days (run daily)"
+    ).set_defaults(func=cmd_portal_prune)
+
+    staff = sub.add_parser("staff", help="operator staff (back office)").add_subparsers(
+        dest="action", required=True
+    )
+    staff_add = staff.add_parser("add", help="add a staff account for the back-office API")
+    staff_add.add_argument("--login", required=True)
+    staff_add.add_argument("--password", required=True)
+    staff_add.set_defaults(func=cmd_staff_add)
+
+    beneficiary = sub.add_parser("beneficiary", help="beneficiary registry").add_subparsers(
+        dest="action", required=True
+    )
+    ben_import = beneficiary.add_parser("import", help="insert or update from a UTF-8 CSV file")
+    ben_import.add_argument("file", help="CSV with the columns documented in the README")
+    ben_import.set_defaults(func=cmd_beneficiary_import)
 
     schemas = sub.add_parser("schemas", help="TISS schema sets").add_subparsers(
         dest="action", required=True

@@ -3,10 +3,14 @@
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.tiss.hashing import ISO_8859_1, UTF_8
 from gateway.tiss.namespaces import is_version
 from gateway.tiss.xmlsafe import XmlLimits
+
+if TYPE_CHECKING:
+    from gateway.config_portal import PortalSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +42,25 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _path(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    return Path(raw) if raw else None
+
+
+def _portal_from_env() -> "PortalSettings":
+    # Imported here: config_portal reuses this module's helpers.
+    from gateway.config_portal import PortalSettings
+
+    return PortalSettings.from_env()
+
+
+def _log_format() -> str | None:
+    raw = (os.environ.get("TISS_LOG_FORMAT") or "").strip().lower() or None
+    if raw not in (None, "json", "text"):
+        raise ConfigError(f"TISS_LOG_FORMAT must be json or text, not {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -49,6 +72,15 @@ class Settings:
     public_url: str | None = None  # base URL written into WSDLs; else taken from the request
     trust_proxy: bool = False
     var_dir: Path = field(default_factory=_default_var_dir)
+    portal: "PortalSettings" = field(default_factory=_portal_from_env)
+    # Digital signatures (README, "Digital signatures"): files read once, at start.
+    signature_ca_file: Path | None = None  # PEM bundle of the CAs trusted for signatures
+    signature_crl_dir: Path | None = None  # CRLs of those CAs, PEM or DER
+    sign_key_file: Path | None = None  # with sign_cert_file: the gateway signs its answers
+    sign_cert_file: Path | None = None
+    # Observability (README, "Observability").
+    log_format: str | None = None  # json | text; None: json under `serve`, text elsewhere
+    metrics_token: str | None = None  # when set, GET /metrics needs "Authorization: Bearer <it>"
 
     @property
     def xml_limits(self) -> XmlLimits:
@@ -83,4 +115,10 @@ class Settings:
             public_url=(os.environ.get("TISS_PUBLIC_URL") or "").rstrip("/") or None,
             trust_proxy=_bool("TISS_TRUST_PROXY", False),
             var_dir=var_dir,
+            signature_ca_file=_path("TISS_SIGNATURE_CA_FILE"),
+            signature_crl_dir=_path("TISS_SIGNATURE_CRL_DIR"),
+            sign_key_file=_path("TISS_SIGN_KEY_FILE"),
+            sign_cert_file=_path("TISS_SIGN_CERT_FILE"),
+            log_format=_log_format(),
+            metrics_token=os.environ.get("TISS_METRICS_TOKEN") or None,
         )

@@ -34,3 +34,16 @@ def render_tiss_wsdl(spec: ServiceSpec, version: str, address: str, schema_base:
         address=address,
         schema_base=schema_base,
     ).encode("utf-8")
+
+
+BACKOFFICE = "tissGatewayBackOffice"
+
+
+def backoffice_xsd_path() -> Path:
+    return xsd_dir() / f"{BACKOFFICE}.xsd"
+
+
+def render_backoffice_wsdl(address: str, schema_location: str) -> bytes:
+    """The back-office WSDL, pointing at this gateway and at the XSD it serves."""
+    template = Template((wsdl_dir() / f"{BACKOFFICE}.wsdl").read_text("utf-8"))
+    return template.substitute(address=address, schema_location=schema_location).encode("utf-8")

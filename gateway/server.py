@@ -1,7 +1,10 @@
 """`tiss-gateway serve`: the WSGI application under gunicorn."""
 
+import gc
+
 from gunicorn.app.base import BaseApplication
 
+from gateway import logs, multiproc
 from gateway.app import build_app
 from gateway.config import Settings
 from gateway.services.gateway import Gateway
@@ -26,6 +29,10 @@ class _Gunicorn(BaseApplication):
         # Connections opened by the master while preloading must not be shared by workers.
         if self.gateway is not None:
             self.gateway.db.engine.dispose(close=False)
+        # Everything loaded so far (compiled schemas, modules, mappers) lives as long as the
+        # worker: out of the collector's sight, a full collection no longer walks it (one took
+        # ~80 ms in the benchmarks, paid by whichever request triggered it).
+        gc.freeze()
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
@@ -38,7 +45,11 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         "timeout": 60,
         "graceful_timeout": 30,
         "limit_request_line": 8190,
-        "accesslog": "-",
+        # The gateway logs each request itself (JSON, with the request id and duration).
+        "accesslog": None,
+        "errorlog": "-",
+        "logconfig_dict": logs.logging_config(settings.log_format or logs.JSON),
+        "child_exit": lambda _server, worker: multiproc.worker_exited(worker.pid),
     }
     runner = _Gunicorn(settings, app_options)
     runner.cfg.set("post_fork", runner.post_fork)

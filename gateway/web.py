@@ -1,10 +1,14 @@
 """HTTP pages that are not SOAP: the WSDLs and schemas of each version, health checks, an index."""
 
+import hmac
+
 from flask import Flask, Response, abort, jsonify, request
 from sqlalchemy import text
 
-from gateway import resources
+from gateway import metrics, resources
+from gateway.portal import init_portal
 from gateway.services.gateway import Gateway
+from gateway.soap.backoffice.app import PATH as BACKOFFICE_PATH
 from gateway.soap.services import SERVICES
 from gateway.tiss.namespaces import version_from_slug, version_slug
 
@@ -53,6 +57,25 @@ def create_web_app(gw: Gateway) -> Flask:
         data = (schema_set.directory / file_name).read_bytes()
         return Response(data, content_type="text/xml")
 
+    @app.get(BACKOFFICE_PATH, strict_slashes=False)
+    def backoffice_wsdl():
+        if "wsdl" not in {k.lower() for k in request.args}:
+            return Response(
+                "back office: envie mensagens SOAP 1.1 por POST; WSDL em ?wsdl\n",
+                status=405,
+                headers={"Allow": "POST"},
+                mimetype="text/plain",
+            )
+        body = resources.render_backoffice_wsdl(
+            address=f"{base_url()}{BACKOFFICE_PATH}",
+            schema_location=f"{base_url()}{BACKOFFICE_PATH}/{resources.BACKOFFICE}.xsd",
+        )
+        return Response(body, content_type=XML)
+
+    @app.get(f"{BACKOFFICE_PATH}/{resources.BACKOFFICE}.xsd")
+    def backoffice_xsd():
+        return Response(resources.backoffice_xsd_path().read_bytes(), content_type=XML)
+
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")
@@ -66,7 +89,23 @@ def create_web_app(gw: Gateway) -> Flask:
             return jsonify(status="unavailable", database="unreachable"), 503
         if not gw.registro_ans():
             return jsonify(status="unavailable", operator="not configured"), 503
-        return jsonify(status="ready", versions=list(gw.settings.accepted_versions))
+        schemas = _schema_state(gw)
+        if "missing" in schemas.values():
+            return jsonify(status="unavailable", schemas=schemas), 503
+        return jsonify(
+            status="ready", versions=list(gw.settings.accepted_versions), schemas=schemas
+        )
+
+    @app.get("/metrics")
+    def metrics_page():
+        token = gw.settings.metrics_token
+        given = request.headers.get("Authorization", "")
+        if token and not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return Response(
+                "unauthorized\n", status=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        body, content_type = metrics.render()
+        return Response(body, content_type=content_type)
 
     @app.get("/")
     def index():
@@ -78,4 +117,19 @@ def create_web_app(gw: Gateway) -> Flask:
         }
         return jsonify(service="tiss-gateway", registroANS=gw.registro_ans(), endpoints=endpoints)
 
+    # The provider portal (credentialing, accounts, the staff's queue) under /portal/.
+    init_portal(app, gw)
     return app
+
+
+def _schema_state(gw: Gateway) -> dict[str, str]:
+    """Each accepted version's schema set: compiled (ready to validate), loaded (verified, compiled
+    on first use by this thread) or missing."""
+    state = {}
+    for version in gw.settings.accepted_versions:
+        schema_set = gw.schemas.get(version)
+        if schema_set is None:
+            state[version] = "missing"
+        else:
+            state[version] = "compiled" if schema_set.is_compiled() else "loaded"
+    return state

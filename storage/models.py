@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -63,6 +64,8 @@ class Provider(Base):
     cnes: Mapped[str] = mapped_column(String(7), default="9999999", server_default="9999999")
     status: Mapped[str] = mapped_column(String(20))  # approved | suspended
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Every message of this provider must carry a valid digital signature (by agreement).
+    require_signature: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Account(Base):
@@ -72,7 +75,7 @@ class Account(Base):
     __tablename__ = "accounts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     login: Mapped[str] = mapped_column(String(60), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # provider | staff
+    kind: Mapped[str] = mapped_column(String(20))  # provider | staff | delegate
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -81,6 +84,14 @@ class Account(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Portal: who the person is, where mail goes, and seed 002's "change it at first access".
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    cpf: Mapped[str | None] = mapped_column(String(11), index=True)  # delegates (Secretária/o)
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     provider: Mapped[Provider | None] = relationship()
 
@@ -116,6 +127,11 @@ class Message(Base):
     raw_response: Mapped[bytes | None] = mapped_column(LargeBinary)
     response_charset: Mapped[str | None] = mapped_column(String(20))
     protocol_id: Mapped[int | None] = mapped_column(ForeignKey("protocols.id"), index=True)
+    # Digital signature: verified | unverified | rejected | missing; None when the message had
+    # none (and needed none) or failed an earlier check. The detail names the signer, the form
+    # (XAdES or XML-DSig), what revocation checking found, or why it was refused.
+    signature_status: Mapped[str | None] = mapped_column(String(20))
+    signature_detail: Mapped[str | None] = mapped_column(Text)
 
 
 class Lot(Base):
@@ -129,7 +145,8 @@ class Lot(Base):
     guide_type: Mapped[str] = mapped_column(String(30))
     guide_count: Mapped[int] = mapped_column(Integer)
     total_value: Mapped[Decimal] = mapped_column(Money)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Indexed: the back office lists lots received since a time.
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
     guides: Mapped[list["Guide"]] = relationship(order_by="Guide.position", back_populates="lot")
 
@@ -308,3 +325,8 @@ class PaymentAdjustment(Base):
     valor: Mapped[Decimal] = mapped_column(Money)
 
     payment: Mapped[Payment] = relationship(back_populates="adjustments")
+
+
+# The portal's tables live in their own module; importing it here registers them on Base.metadata
+# wherever the models are loaded (migrations, tests wiping tables).
+from storage import portal_models  # noqa: E402, F401

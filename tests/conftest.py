@@ -2,12 +2,14 @@
 and a provider, an HTTP client, and the official ANS schemas to validate every answer."""
 
 import os
+import threading
 import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import text
+from werkzeug.serving import make_server
 from werkzeug.test import Client
 
 from gateway.app import build_app
@@ -121,3 +123,27 @@ def _hash_each_test_password_once():
     admin.hash_password = functools.lru_cache(maxsize=64)(original)
     yield
     admin.hash_password = original
+
+
+@pytest.fixture
+def server_url(gw):
+    """The gateway's WSGI app on a real, threaded HTTP server on a free local port."""
+    server = make_server("127.0.0.1", 0, build_app(gw), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def staff(gw):
+    """An operator staff account (tests/backoffice_client.STAFF) in the gateway's database."""
+    from gateway.services.backoffice.staff import add_staff
+    from tests.backoffice_client import STAFF
+
+    add_staff(gw.db, STAFF.login, STAFF.password)
+    return STAFF

@@ -70,7 +70,7 @@ def leaf_md5(element: etree._Element) -> str:
     from cabecalho to the body, as ISO-8859-1."""
     texts = []
     for child in element:
-        if etree.QName(child).localname in ("hash", "Signature", "epilogo"):
+        if etree.QName(child).localname in ("hash", "Signature", "Signatures", "epilogo"):
             continue
         texts.extend(el.text or "" for el in child.iter() if len(el) == 0)
     return hashlib.md5("".join(texts).encode("iso-8859-1")).hexdigest()

@@ -113,3 +113,16 @@ def add_provider(
             )
         )
         return NewProvider(provider.id, doc, code)
+
+
+def set_require_signature(db: Database, code: str, required: bool) -> Provider:
+    """Whether every message of the provider with this codigoPrestadorNaOperadora must carry a
+    valid digital signature (agreed with the provider beforehand)."""
+    with db.transaction() as session:
+        provider = session.scalar(
+            select(Provider).where(Provider.codigo_na_operadora == code.strip())
+        )
+        if provider is None:
+            raise AdminError(f"não há prestador com o código {code}")
+        provider.require_signature = required
+    return provider

@@ -99,6 +99,8 @@ def new_record(
         outcome=outcome,
         codes=",".join(facts.codes) or None,
         detail=facts.detail,
+        signature_status=facts.signature_status,
+        signature_detail=facts.signature_detail,
     )
 
 

@@ -11,6 +11,10 @@ from storage.models import Beneficiary
 STATUSES = ("ativo", "suspenso", "cancelado")
 
 
+class BeneficiaryError(ValueError):
+    """A beneficiary that cannot be stored as given (Portuguese message naming the carteira)."""
+
+
 @dataclass(frozen=True)
 class BeneficiaryData:
     numero_carteira: str
@@ -22,16 +26,40 @@ class BeneficiaryData:
     card_valid_until: date | None = None
 
 
+def check_beneficiary(item: BeneficiaryData) -> BeneficiaryData:
+    """The item with its texts trimmed, or BeneficiaryError saying what is wrong."""
+    carteira = (item.numero_carteira or "").strip()
+    if not carteira or len(carteira) > 20:
+        raise BeneficiaryError(f"número da carteira {carteira!r} inválido: de 1 a 20 caracteres")
+    where = f"carteira {carteira}"
+    name, plan = (item.name or "").strip(), (item.plan or "").strip()
+    if not name or len(name) > 200:
+        raise BeneficiaryError(f"{where}: nome obrigatório, até 200 caracteres")
+    if not plan or len(plan) > 100:
+        raise BeneficiaryError(f"{where}: plano obrigatório, até 100 caracteres")
+    if item.status not in STATUSES:
+        raise BeneficiaryError(
+            f"{where}: situação {item.status!r} inválida; use {', '.join(STATUSES)}"
+        )
+    if item.left_on is not None and item.left_on < item.joined_on:
+        raise BeneficiaryError(f"{where}: data de desligamento anterior à data de adesão")
+    return BeneficiaryData(
+        carteira, name, plan, item.status, item.joined_on, item.left_on, item.card_valid_until
+    )
+
+
 def upsert_beneficiaries(db: Database, items: list[BeneficiaryData]) -> int:
-    """Insert or update by numero_carteira, all in one transaction. Returns how many."""
+    """Insert or update by numero_carteira, all in one transaction (all or none). Returns how
+    many. A carteira given twice is refused: which of the two was meant is unknowable."""
+    checked = [check_beneficiary(item) for item in items]
+    seen: set[str] = set()
+    for item in checked:
+        if item.numero_carteira in seen:
+            raise BeneficiaryError(f"carteira {item.numero_carteira} informada mais de uma vez")
+        seen.add(item.numero_carteira)
     now = datetime.now(UTC)
     with db.transaction() as session:
-        for item in items:
-            if item.status not in STATUSES:
-                raise ValueError(
-                    f"carteira {item.numero_carteira}: situação {item.status!r} "
-                    f"inválida; use {', '.join(STATUSES)}"
-                )
+        for item in checked:
             row = session.scalar(
                 select(Beneficiary).where(Beneficiary.numero_carteira == item.numero_carteira)
             )
@@ -41,4 +69,4 @@ def upsert_beneficiaries(db: Database, items: list[BeneficiaryData]) -> int:
             row.name, row.plan, row.status = item.name, item.plan, item.status
             row.joined_on, row.left_on = item.joined_on, item.left_on
             row.card_valid_until, row.updated_at = item.card_valid_until, now
-    return len(items)
+    return len(checked)

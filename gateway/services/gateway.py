@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from gateway.config import ConfigError, Settings
 from gateway.services import schema_sets
+from gateway.services.signatures import SignatureSetup, load_signature_setup
 from gateway.tiss.schemas import SchemaRegistry
 from storage.db import Database
 from storage.models import Operator
@@ -25,11 +26,15 @@ class Gateway:
     db: Database
     schemas: SchemaRegistry
     _registro_ans: str | None = field(default=None, repr=False)
+    # Trusted CAs, CRLs and the answer-signing key, read once per process (in start).
+    signatures: SignatureSetup = field(default_factory=SignatureSetup)
 
     @classmethod
     def start(cls, settings: Settings, *, compile_schemas: bool = True) -> "Gateway":
         """Open the database and load every schema set; refuses to start on a set whose files do
-        not match their SHA-256, or when an accepted version has no schema set."""
+        not match their SHA-256, or when an accepted version has no schema set, or when the
+        signature trust material or signing key cannot be read."""
+        signatures = load_signature_setup(settings)
         db = Database(settings.database_url)
         registry = schema_sets.load_registry(db)
         missing = [v for v in settings.accepted_versions if registry.get(v) is None]
@@ -41,7 +46,7 @@ class Gateway:
         if compile_schemas:
             for version in settings.accepted_versions:
                 registry.get(version).compile()
-        return cls(settings=settings, db=db, schemas=registry)
+        return cls(settings=settings, db=db, schemas=registry, signatures=signatures)
 
     def utcnow(self) -> datetime:
         return datetime.now(UTC)

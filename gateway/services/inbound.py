@@ -9,8 +9,10 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.services.accounts.delegation import FATURAMENTO, providers_for
 from gateway.services.gateway import Gateway
 from gateway.services.passwords import verify_md5_credential
+from gateway.services.signatures import check_signature
 from gateway.tiss import codes
 from gateway.tiss.codes import FaultKind
 from gateway.tiss.hashing import check_hash
@@ -30,6 +32,7 @@ from gateway.tiss.schemas import SchemaSet
 from storage.models import Account, Provider
 
 SENDER_MISMATCH = "O Recebedor do arquivo diverge do login utilizado"
+DELEGATE = "delegate"
 MAX_DETAIL_ERRORS = 200
 
 
@@ -98,6 +101,8 @@ class Facts:
     schema_set: SchemaSet | None = None
     detail: str | None = None
     codes: list[str] = field(default_factory=list)
+    signature_status: str | None = None  # services.signatures: verified | unverified | ...
+    signature_detail: str | None = None
 
 
 def check_message(
@@ -132,7 +137,8 @@ def check_message(
         facts.account = session.get(Account, principal.account_id)
         facts.provider = session.get(Provider, principal.provider_id)
         facts.provider_id = principal.provider_id
-    _check_sender(header, facts.provider)
+    _check_sender(gw, session, header, facts)
+    _check_signature(gw, message, facts)
 
 
 def _check_root(spec: ServiceSpec, message: etree._Element) -> None:
@@ -203,19 +209,27 @@ def _authenticate(session: Session, header: Header, facts: Facts) -> None:
             codes.SENDER_NOT_IDENTIFIED,
             "login e senha do prestador (loginSenhaPrestador) não informados",
         )
+    login = header.login.strip()
     account = session.scalar(
-        select(Account).where(Account.login == header.login.strip(), Account.kind == "provider")
+        select(Account).where(Account.login == login, Account.kind.in_(("provider", DELEGATE)))
     )
+    if account is None:
+        # A delegate's portal login is an e-mail, often longer than loginPrestador's 20
+        # characters: on the web service it logs in with its CPF.
+        account = session.scalar(
+            select(Account).where(Account.cpf == login, Account.kind == DELEGATE)
+        )
     stored = account.password_hash if account is not None and account.active else None
-    if (
-        not verify_md5_credential(stored, header.senha)
-        or account.provider is None
-        or account.provider.status != "approved"
+    if not verify_md5_credential(stored, header.senha) or not (
+        account.kind == DELEGATE
+        or (account.provider is not None and account.provider.status == "approved")
     ):
         raise Rejected(
             FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED, "login ou senha inválidos"
         )
     facts.account = account
+    # A delegate (Secretária/o) has no provider of its own: the sender check picks the one it
+    # acts for.
     facts.provider = account.provider
     facts.provider_id = account.provider_id
 
@@ -232,9 +246,31 @@ def is_provider(provider: Provider | None, party: Party | None) -> bool:
     return bool(own) and party.value.upper() == own.upper()
 
 
-def _check_sender(header: Header, provider: Provider | None) -> None:
-    if not is_provider(provider, header.origem):
-        raise Rejected(FaultKind.REMETENTE_INVALIDO, codes.SENDER_NOT_IDENTIFIED, SENDER_MISMATCH)
+def _check_sender(gw: Gateway, session: Session, header: Header, facts: Facts) -> None:
+    if is_provider(facts.provider, header.origem):
+        return
+    if facts.account is not None and facts.account.kind == DELEGATE:
+        # A delegate may send for a provider that gave it Faturamento, and for no other.
+        for provider in providers_for(session, facts.account, FATURAMENTO, gw.utcnow()):
+            if is_provider(provider, header.origem):
+                facts.provider, facts.provider_id = provider, provider.id
+                return
+    raise Rejected(FaultKind.REMETENTE_INVALIDO, codes.SENDER_NOT_IDENTIFIED, SENDER_MISMATCH)
+
+
+def _check_signature(gw: Gateway, message: etree._Element, facts: Facts) -> None:
+    # Last: the provider must be known to tell whether it has to sign.
+    provider = facts.provider
+    outcome = check_signature(
+        gw.signatures,
+        message,
+        required=bool(provider is not None and provider.require_signature),
+        at=gw.utcnow(),
+        glosa_codes=facts.schema_set.glosa_codes,
+    )
+    facts.signature_status, facts.signature_detail = outcome.status, outcome.detail
+    if outcome.code is not None:
+        raise Rejected(outcome.fault, outcome.code, outcome.description)
 
 
 def answer_time(gw: Gateway, moment: datetime) -> datetime:

@@ -5,9 +5,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from gateway import metrics
 from gateway.services.answers import ACCEPTED, DUPLICATE, REJECTED, Answer
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, ServiceSpec
@@ -53,7 +54,7 @@ def receive_lot(
 
     # Retried once: a concurrent resend of the same lot can win the unique (provider,
     # numeroLote) race; the second try then finds it and answers as a resend.
-    return run_service(
+    answer = run_service(
         gw,
         LOTE_GUIAS,
         inbound,
@@ -63,6 +64,14 @@ def receive_lot(
         schema_view=_first_guides(tiss_lote.MAX_GUIDES_PER_LOT) if too_many else None,
         retry_on_conflict=True,
     )
+    if answer.outcome in (ACCEPTED, DUPLICATE):  # committed: a protocol exists for it
+        metrics.observe_lot(answer.version, _guide_type(lote_el), count, answer.outcome)
+    return answer
+
+
+def _guide_type(lote_el: etree._Element) -> str:
+    first = next(tiss_lote.guides_element(lote_el).iterchildren(etree.Element), None)
+    return etree.QName(first).localname if first is not None else ""
 
 
 def lote_guias_of(message: etree._Element) -> etree._Element | None:
@@ -75,11 +84,16 @@ def _first_guides(limit: int):
     still checked for everything else and answered with 5015 rather than a schema error."""
 
     def view(message: etree._Element) -> etree._Element:
-        trimmed = deepcopy(message)
-        guias = tiss_lote.guides_element(lote_guias_of(trimmed))
-        for extra in list(guias.iterchildren(etree.Element))[limit:]:
-            guias.remove(extra)
-        return trimmed
+        # Copy the message without the guides past `limit` (detached for the copy, then put back
+        # in place): copying a lot at the size limit whole would double the worker's memory.
+        guias = tiss_lote.guides_element(lote_guias_of(message))
+        extra = list(guias.iterchildren(etree.Element))[limit:]
+        for el in extra:
+            guias.remove(el)
+        try:
+            return deepcopy(message)
+        finally:
+            guias.extend(extra)
 
     return view
 
@@ -100,9 +114,10 @@ def _receive(ex: Exchange, lot: tiss_lote.Lot) -> Answer:
         protocol = ex.session.scalar(
             select(models.Protocol).where(models.Protocol.lot_id == existing.id)
         )
-        return _receipt(ex, protocol, DUPLICATE)
+        return _receipt(ex, protocol, DUPLICATE, receipt_guides(existing))
     protocol = _store_lot(ex.session, ex.provider, lot, ex.facts.version, ex.received_at)
-    return _receipt(ex, protocol, ACCEPTED)
+    # The receipt lists the guides just read: they are what was stored, no need to load them.
+    return _receipt(ex, protocol, ACCEPTED, lot.guides)
 
 
 def _store_lot(
@@ -122,7 +137,6 @@ def _store_lot(
         total_value=lot.total,
         received_at=received_at,
     )
-    row.guides = [_guide_row(provider.id, position, g) for position, g in enumerate(lot.guides, 1)]
     protocol = models.Protocol(
         lot=row,
         provider_id=provider.id,
@@ -140,34 +154,62 @@ def _store_lot(
     # The unique (provider, numeroLote) constraint fires here on a concurrent duplicate.
     session.flush()
     protocol.numero = protocol_number(protocol.id)
+    _insert_guides(session, provider.id, row.id, lot.guides)
     return protocol
 
 
-def _guide_row(provider_id: int, position: int, g: tiss_lote.Guide) -> models.Guide:
-    guide = models.Guide(
-        provider_id=provider_id,
-        position=position,
-        guide_type=g.guide_type,
-        numero_guia_prestador=g.numero_guia_prestador,
-        numero_guia_operadora=g.numero_guia_operadora,
-        numero_carteira=g.numero_carteira,
-        atendimento_rn=g.atendimento_rn,
-        data_realizacao=g.data_realizacao,
-        valor_informado=g.valor_informado,
+_GUIDES = models.Guide.__table__
+_ITEMS = models.GuideItem.__table__
+
+
+def _insert_guides(
+    session: Session, provider_id: int, lot_id: int, guides: list[tiss_lote.Guide]
+) -> None:
+    """Guides and items as multi-row INSERTs, not ORM objects: a 100-guide lot as ORM objects cost
+    several times what parsing and validating it does."""
+    if not guides:
+        return
+    session.execute(
+        insert(_GUIDES),
+        [
+            {
+                "lot_id": lot_id,
+                "provider_id": provider_id,
+                "position": position,
+                "guide_type": g.guide_type,
+                "numero_guia_prestador": g.numero_guia_prestador,
+                "numero_guia_operadora": g.numero_guia_operadora,
+                "numero_carteira": g.numero_carteira,
+                "atendimento_rn": g.atendimento_rn,
+                "data_realizacao": g.data_realizacao,
+                "valor_informado": g.valor_informado,
+            }
+            for position, g in enumerate(guides, 1)
+        ],
     )
-    guide.items = [
-        models.GuideItem(
-            sequencial=i.sequencial,
-            data_realizacao=i.data_realizacao,
-            codigo_tabela=i.codigo_tabela[:2],
-            codigo_procedimento=i.codigo_procedimento[:10],
-            descricao=i.descricao[:150],
-            quantidade=i.quantidade,
-            valor_informado=i.valor_informado,
-        )
+    # Ids by position in one query: RETURNING in parameter order costs one statement per row on
+    # SQLite.
+    ids = dict(
+        session.execute(
+            select(_GUIDES.c.position, _GUIDES.c.id).where(_GUIDES.c.lot_id == lot_id)
+        ).all()
+    )
+    items = [
+        {
+            "guide_id": ids[position],
+            "sequencial": i.sequencial,
+            "data_realizacao": i.data_realizacao,
+            "codigo_tabela": i.codigo_tabela[:2],
+            "codigo_procedimento": i.codigo_procedimento[:10],
+            "descricao": i.descricao[:150],
+            "quantidade": i.quantidade,
+            "valor_informado": i.valor_informado,
+        }
+        for position, g in enumerate(guides, 1)
         for i in _unique_sequence(g.items)
     ]
-    return guide
+    if items:
+        session.execute(insert(_ITEMS), items)
 
 
 def _unique_sequence(items):
@@ -201,7 +243,9 @@ def receipt_guides(lot: models.Lot) -> list[tiss_lote.Guide]:
     ]
 
 
-def _receipt(ex: Exchange, protocol: models.Protocol, outcome: str) -> Answer:
+def _receipt(
+    ex: Exchange, protocol: models.Protocol, outcome: str, guides: list[tiss_lote.Guide]
+) -> Answer:
     lot = protocol.lot
     receipt = ProtocolReceipt(
         registro_ans=ex.gw.registro_ans(),
@@ -210,7 +254,7 @@ def _receipt(ex: Exchange, protocol: models.Protocol, outcome: str) -> Answer:
         data_envio=ex.gw.local(lot.received_at),
         numero_protocolo=protocol.numero,
         valor_total=lot.total_value,
-        guides=receipt_guides(lot),
+        guides=guides,
     )
     return ex.reply(
         lambda header: protocolo_recebimento(header, receipt), outcome=outcome, protocol=protocol

@@ -9,6 +9,7 @@ from lxml import etree
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway import metrics
 from gateway.services.answers import (
     ACCEPTED,
     Answer,
@@ -81,7 +82,10 @@ class Exchange:
         record.protocol_id = protocol.id if protocol is not None else None
         self.session.add(record)
         self.session.flush()  # the record's id is the answer's sequencialTransacao
-        payload = build(answer_header(self.gw, self.spec, self.facts, record, tipo))
+        # Signed after the builder sealed it with its hash: the signature covers the hash.
+        payload = self.gw.signatures.sign(
+            build(answer_header(self.gw, self.spec, self.facts, record, tipo))
+        )
         store_body_answer(self.session, record, payload, self.inbound.answer_charset)
         return Answer(
             outcome=outcome,
@@ -111,6 +115,13 @@ def run_service(
 ) -> Answer:
     """Check `message`, run `handler` in the same transaction, archive and answer. Never raises:
     a failed check is a tissFault, anything unexpected is ErroInesperadoServidor."""
+    answer = _answer(gw, spec, inbound, message, handler, principal, schema_view, retry_on_conflict)
+    # Counted and logged once here, after the transaction: every service, every channel.
+    metrics.observe_answer(spec.name, inbound.channel, answer)
+    return answer
+
+
+def _answer(gw, spec, inbound, message, handler, principal, schema_view, retry_on_conflict):
     received_at = gw.utcnow()
     attempts = 2 if retry_on_conflict else 1
     for attempt in range(1, attempts + 1):

@@ -79,8 +79,31 @@ class Lot:
         return sum((g.valor_informado for g in self.guides), Decimal("0.00"))
 
 
+# Compiled once per path: a 100-guide lot reads a few thousand fields, and a compiled XPath
+# costs a third of what ElementPath's find() does per call.
+_FIRST: dict[str, etree.XPath] = {}
+
+
 def _find_text(el: etree._Element, path: str) -> str | None:
-    found = el.find(path, _NS)
+    """The stripped text of the first element at `path` (what `find` would return)."""
+    xpath = _FIRST.get(path)
+    if xpath is None:
+        xpath = _FIRST[path] = etree.XPath(f"({path})[1]", namespaces=_NS)
+    found = xpath(el)
+    text = found[0].text if found else None
+    return text.strip() if text else None
+
+
+def _children(el: etree._Element) -> dict:
+    """Each child tag's first element: one walk instead of a find() per field."""
+    first: dict = {}
+    for child in el:
+        first.setdefault(child.tag, child)
+    return first
+
+
+def _child_text(children: dict, name: str) -> str | None:
+    found = children.get(q(name))
     return found.text.strip() if found is not None and found.text else None
 
 
@@ -134,30 +157,30 @@ def read_items(el: etree._Element, guide_date: str | None) -> tuple[GuideItem, .
         )
     items = []
     for position, item in enumerate(_ITEMS(el), start=1):
-        proc = item.find("ans:procedimento", _NS)
+        fields = _children(item)
+        proc = fields.get(q("procedimento"))
         if proc is None:
-            proc = item.find("ans:procSolic", _NS)
-        seq = _find_text(item, "ans:sequencialItem")
+            proc = fields.get(q("procSolic"))
+        code = _children(proc) if proc is not None else None
+        seq = _child_text(fields, "sequencialItem")
         items.append(
             GuideItem(
                 sequencial=int(seq) if seq and seq.isdigit() else position,
-                data_realizacao=_find_text(item, "ans:dataExecucao")
-                or _find_text(item, "ans:dataRealizacao")
+                data_realizacao=_child_text(fields, "dataExecucao")
+                or _child_text(fields, "dataRealizacao")
                 or guide_date,
-                codigo_tabela=_find_text(proc, "ans:codigoTabela") or ""
-                if proc is not None
+                codigo_tabela=(_child_text(code, "codigoTabela") or "") if code is not None else "",
+                codigo_procedimento=(_child_text(code, "codigoProcedimento") or "")
+                if code is not None
                 else "",
-                codigo_procedimento=(_find_text(proc, "ans:codigoProcedimento") or "")
-                if proc is not None
-                else "",
-                descricao=(_find_text(proc, "ans:descricaoProcedimento") or "PROCEDIMENTO")
-                if proc is not None
+                descricao=(_child_text(code, "descricaoProcedimento") or "PROCEDIMENTO")
+                if code is not None
                 else "PROCEDIMENTO",
                 quantidade=_quantity(
-                    _find_text(item, "ans:quantidadeExecutada") or _find_text(item, "ans:qtdProc")
+                    _child_text(fields, "quantidadeExecutada") or _child_text(fields, "qtdProc")
                 ),
                 valor_informado=_decimal(
-                    _find_text(item, "ans:valorTotal") or _find_text(item, "ans:valorProc")
+                    _child_text(fields, "valorTotal") or _child_text(fields, "valorProc")
                 ),
             )
         )
@@ -194,10 +217,9 @@ _LEAVES = etree.XPath("descendant::*[not(*)]")
 def content_digest(element: etree._Element) -> str:
     """SHA-256 over (name, text) of every leaf, with separators that XML text cannot contain, so
     that two lots are equal exactly when their fields are, whatever the whitespace between tags."""
-    h = hashlib.sha256()
-    for leaf in _LEAVES(element):
-        h.update(f"{leaf.tag}\x00{leaf.text or ''}\x01".encode())
-    return h.hexdigest()
+    # One join and one update: the same bytes as feeding each leaf in turn, at a fraction of it.
+    text = "".join([f"{leaf.tag}\x00{leaf.text or ''}\x01" for leaf in _LEAVES(element)])
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def read_lot(lote_guias: etree._Element) -> Lot:

@@ -134,6 +134,12 @@ class SchemaSet:
         self._schema(self.webservices_file)
         self._schema(self.message_file)
 
+    def is_compiled(self) -> bool:
+        """Whether the calling thread has both schemas compiled (the gateway compiles them at
+        start, so a request never pays for it)."""
+        compiled = getattr(self._local, "compiled", None) or {}
+        return self.webservices_file in compiled and self.message_file in compiled
+
     def validate(self, element: etree._Element) -> list[SchemaError]:
         """Every error the schema finds (not just the first). `element` is a *WS web-service
         element or a `mensagemTISS` document root."""

@@ -57,6 +57,12 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
+def hardened_parser() -> etree.XMLParser:
+    """A fresh parser with the settings above, for libraries that re-read a tree the gateway
+    already parsed (signxml serializes and re-parses the message whose signature it checks)."""
+    return _parser()
+
+
 def parse_untrusted(data: bytes, limits: XmlLimits = XmlLimits()) -> ParsedXml:
     """Parse bytes received from outside. Raises UnsafeXml on anything unsafe or malformed."""
     if len(data) > limits.max_bytes:

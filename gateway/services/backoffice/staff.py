@@ -21,6 +21,7 @@ LOGIN = re.compile(r"^[A-Za-z0-9._@-]{3,60}$")
 # Segurança e Privacidade item 69: lock after 5 failures for at least 5 minutes.
 MAX_FAILURES = 5
 LOCK_TIME = timedelta(minutes=5)
+LAST_LOGIN_RESOLUTION = timedelta(minutes=1)
 # Item 51: one generic message whatever went wrong (unknown login, password, lock, inactive).
 BAD_LOGIN = "login ou senha inválidos"
 
@@ -95,18 +96,33 @@ def authenticate_staff(
     ok = verify_md5_credential(stored, md5_hex(password or ""))
     if account is None or not account.active:
         raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)
-    with db.transaction() as session:
-        if ok:
+    if ok and _needs_update(account, now):
+        with db.transaction() as session:
             session.execute(
                 update(Account)
                 .where(Account.id == account.id)
                 .values(failed_attempts=0, locked_until=None, last_login_at=now)
             )
-        elif usable:
+    elif not ok and usable:
+        with db.transaction() as session:
             _count_failure(session, account.id, now)
     if not ok:
         raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)
     return StaffPrincipal(account.id, account.login)
+
+
+def _needs_update(account: Account, now: datetime) -> bool:
+    """A script makes many calls in a row: the last login is kept to the minute rather than
+    written on every call, but earlier failures are always cleared."""
+    last = account.last_login_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return bool(
+        account.failed_attempts
+        or account.locked_until is not None
+        or last is None
+        or now - last >= LAST_LOGIN_RESOLUTION
+    )
 
 
 def _count_failure(session, account_id: int, now: datetime) -> None:

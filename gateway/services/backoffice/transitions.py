@@ -7,6 +7,9 @@ history is one of the transitions below.
 
 from datetime import datetime
 
+from sqlalchemy import update
+from sqlalchemy.orm import object_session
+
 from gateway.services.backoffice.errors import BackOfficeError, not_allowed
 from storage.models import Protocol, ProtocolStatusChange
 
@@ -65,21 +68,43 @@ def check_status_value(status: int) -> None:
         raise BackOfficeError(f"situação de protocolo {status} inexistente (dm_statusProtocolo)")
 
 
-def transition(
-    protocol: Protocol, new_status: int, actor: str, reason: str | None, now: datetime
-) -> None:
-    """Move `protocol` to `new_status` if the table allows it, appending to its history."""
+def check_allowed(protocol: Protocol, new_status: int) -> None:
     check_status_value(new_status)
     current = protocol.status
-    if new_status not in TRANSITIONS.get(current, frozenset()):
-        allowed = sorted(TRANSITIONS.get(current, frozenset()))
-        options = ", ".join(label(s) for s in allowed) if allowed else "nenhuma (situação final)"
+    allowed = TRANSITIONS.get(current, frozenset())
+    if new_status not in allowed:
+        options = ", ".join(label(s) for s in sorted(allowed)) or "nenhuma (situação final)"
         raise not_allowed(
             f"protocolo {protocol.numero}: transição de {label(current)} para "
             f"{label(new_status)} não permitida; a partir de {current}: {options}"
         )
-    protocol.status = new_status
-    protocol.updated_at = now
-    protocol.history.append(
-        ProtocolStatusChange(status=new_status, changed_at=now, actor=actor, reason=reason)
+
+
+def transition(
+    protocol: Protocol, new_status: int, actor: str, reason: str | None, now: datetime
+) -> None:
+    """Move `protocol` to `new_status` if the table allows it, appending to its history.
+
+    The UPDATE names the status it moves from: if another request moved the protocol since it
+    was read, nothing matches and the change is refused. The row lock taken when reading
+    (FOR UPDATE) already prevents that on PostgreSQL; on SQLite, whose driver only begins the
+    transaction at the first write, this condition is what does.
+    """
+    check_allowed(protocol, new_status)
+    session = object_session(protocol)
+    moved = session.execute(
+        update(Protocol)
+        .where(Protocol.id == protocol.id, Protocol.status == protocol.status)
+        .values(status=new_status, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    if moved.rowcount != 1:
+        raise not_allowed(
+            f"protocolo {protocol.numero} mudou de situação durante esta operação; "
+            "consulte-o e tente de novo"
+        )
+    session.add(
+        ProtocolStatusChange(
+            protocol_id=protocol.id, status=new_status, changed_at=now, actor=actor, reason=reason
+        )
     )

@@ -1,0 +1,139 @@
+"""The provider portal (Flask + Jinja2, server-rendered, in Brazilian Portuguese): credentialing
+self-registration, the candidate's area, the operator staff's queue, and account security.
+Mounted under /portal/ on the same WSGI application as the SOAP services."""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Blueprint, Flask, flash, g, render_template, session
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from gateway.config import ConfigError
+from gateway.portal import account, candidate, context, filters, public, staff
+from gateway.services.accounts.sessions import SessionExpired, resume
+from gateway.services.gateway import Gateway
+from gateway.services.mail import Mailer
+
+log = logging.getLogger(__name__)
+SESSION_KEY = "sid"
+
+
+def init_portal(app: Flask, gw: Gateway) -> None:
+    settings = gw.settings.portal
+    app.config.update(
+        SECRET_KEY=settings.secret_key or _generated_key(gw.settings.var_dir),
+        SESSION_COOKIE_NAME="tiss_portal",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH="/portal",
+        # CSRF is checked by the portal's own blueprints only: the SOAP endpoints are not Flask.
+        WTF_CSRF_CHECK_DEFAULT=False,
+    )
+    csrf = CSRFProtect(app)
+    limiter = Limiter(
+        get_remote_address, app=app, storage_uri=settings.rate_limit_storage, default_limits=[]
+    )
+    portal = context.Portal(gw, Mailer(settings.mail, gw.settings.var_dir), limiter)
+    root = Blueprint(
+        "portal",
+        __name__,
+        url_prefix="/portal",
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/static",
+    )
+    for child in (public, account, candidate, staff):
+        root.register_blueprint(child.blueprint(portal))
+    _hooks(root, portal, csrf)
+    filters.register(app, gw)
+    app.register_blueprint(root)
+
+
+def _generated_key(var_dir: Path) -> str:
+    """Without TISS_SECRET_KEY, a random key made once and kept in TISS_VAR_DIR/secret_key: fine
+    for one host (its workers share the file); several hosts need the same TISS_SECRET_KEY."""
+    path = Path(var_dir) / "secret_key"
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+            log.warning("TISS_SECRET_KEY not set: generated %s (set it on every host)", path)
+        return path.read_text().strip()
+    except FileExistsError:  # another worker made it first
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"TISS_SECRET_KEY not set and {path} not writable: {exc}") from exc
+
+
+def _hooks(root: Blueprint, portal: context.Portal, csrf: CSRFProtect) -> None:
+    @root.before_request
+    def load_user():
+        g.user = None
+        csrf.protect()
+        token = session.get(SESSION_KEY)
+        if not token:
+            return
+        try:
+            g.user = resume(portal.db, token, portal.now(), context.origin())
+        except SessionExpired:
+            g.session_expired = True
+            flash(
+                "Sua sessão foi encerrada após 30 minutos sem atividade. Entre novamente.", "info"
+            )
+        if g.user is None:
+            session.pop(SESSION_KEY, None)
+
+    @root.after_request
+    def security_headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # Reset links carry their token in the path: never hand it to another site.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if g.get("user") is not None or response.mimetype == "text/html":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @root.errorhandler(CSRFError)
+    def csrf_error(_exc):
+        message = (
+            "O formulário expirou ou não veio desta página. Recarregue a página e tente de novo."
+        )
+        return render_template(
+            "portal/error.html", title="Formulário expirado", message=message
+        ), 400
+
+    @root.errorhandler(429)
+    def too_many(_exc):
+        message = "Muitas tentativas em pouco tempo. Aguarde um minuto e tente novamente."
+        return render_template("portal/error.html", title="Aguarde um pouco", message=message), 429
+
+    @root.errorhandler(413)
+    def too_large(_exc):
+        message = "O arquivo enviado é grande demais."
+        return render_template(
+            "portal/error.html", title="Arquivo grande demais", message=message
+        ), 413
+
+    @root.errorhandler(403)
+    def forbidden(_exc):
+        message = "Esta página não está disponível para a sua conta."
+        return render_template(
+            "portal/error.html", title="Acesso não permitido", message=message
+        ), 403
+
+    @root.errorhandler(404)
+    def not_found(_exc):
+        message = "A página ou o registro procurado não existe."
+        return render_template("portal/error.html", title="Não encontrado", message=message), 404

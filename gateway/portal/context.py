@@ -1,0 +1,91 @@
+"""What every portal view needs: the gateway, the mailer, the rate limiter, the current user and
+where the request came from. Views stay thin: read the form, call a use case, render."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_limiter import Limiter
+
+from gateway.services.accounts.access_log import Origin
+from gateway.services.accounts.sessions import CurrentUser
+from gateway.services.gateway import Gateway
+from gateway.services.mail import Mailer
+
+
+@dataclass
+class Portal:
+    gw: Gateway
+    mailer: Mailer
+    limiter: Limiter
+
+    @property
+    def db(self):
+        return self.gw.db
+
+    def now(self):
+        return self.gw.utcnow()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.gw.settings.portal.max_upload_bytes
+
+    def external_url(self, path: str) -> str:
+        """An absolute link for mail: TISS_PUBLIC_URL when set, else this request's host."""
+        base = self.gw.settings.public_url or request.host_url.rstrip("/")
+        return base + path
+
+    def sensitive_limit(self):
+        """The rate limit of logins, registrations and reset requests (per client address)."""
+        return self.limiter.limit(self.gw.settings.portal.login_rate_limit, methods=["POST"])
+
+
+def origin() -> Origin:
+    return Origin(request.remote_addr, (request.user_agent.string or "")[:300] or None)
+
+
+def user() -> CurrentUser | None:
+    return g.get("user")
+
+
+def home_url(current: CurrentUser) -> str:
+    if current.kind == "staff":
+        return url_for("portal.staff.queue")
+    if current.kind == "delegate":
+        return url_for("portal.account.relationships")
+    return url_for("portal.candidate.overview")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only paths of this portal, never another site (open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/portal/") or "\\" in target:
+        return None
+    return target
+
+
+def login_required(*kinds: str, allow_pending_change: bool = False) -> Callable:
+    """Require a live session (and, given `kinds`, one of those account kinds). An account that
+    must change its password (temporary, or older than 180 days) may only do that."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            current = user()
+            if current is None:
+                if not g.get("session_expired"):
+                    flash("Entre com seu login e senha para continuar.", "info")
+                return redirect(url_for("portal.public.login", next=request.full_path))
+            if current.must_change and not allow_pending_change:
+                return redirect(url_for("portal.account.change_password"))
+            if kinds and current.kind not in kinds:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

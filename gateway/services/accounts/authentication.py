@@ -1,0 +1,142 @@
+"""Portal login: one generic message for every failure (item 51), lock after 5 failures (item 69),
+the same argon2 cost whether or not the login exists, and the access log (item 66)."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gateway.services.accounts import access_log, policy
+from gateway.services.accounts.access_log import Origin
+from gateway.services.accounts.sessions import CurrentUser, current_user, open_session
+from gateway.services.documents import normalize
+from gateway.services.mail import Mailer
+from gateway.services.passwords import md5_hex, verify_md5_credential
+from storage.db import Database
+from storage.models import Account
+
+log = logging.getLogger(__name__)
+
+
+class LoginFailed(Exception):
+    def __init__(self) -> None:
+        super().__init__(policy.BAD_LOGIN)
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    user: CurrentUser
+    token: str
+    previous_login_at: datetime | None  # shown after login (item 42)
+    failed_attempts: int  # failures since the previous successful login (item 42)
+
+
+def find_account(session: Session, login: str) -> Account | None:
+    """Logins are a CPF/CNPJ (typed with or without punctuation), an e-mail (delegates) or a
+    staff login."""
+    login = (login or "").strip()
+    if not login or len(login) > 254:
+        return None
+    if "@" in login:
+        return session.scalar(select(Account).where(Account.login == login.lower()))
+    account = session.scalar(select(Account).where(Account.login == login))
+    if account is None and normalize(login) != login:
+        account = session.scalar(select(Account).where(Account.login == normalize(login)))
+    return account
+
+
+def login(
+    db: Database,
+    typed_login: str,
+    password: str,
+    now: datetime,
+    origin: Origin,
+    mailer: Mailer | None = None,
+) -> LoggedIn:
+    with db.reading() as session:
+        account = find_account(session, typed_login)
+    usable = (
+        account is not None and account.active and not policy.is_locked(account.locked_until, now)
+    )
+    # One argon2 verification whatever the case, so timing tells nothing about the login.
+    ok = verify_md5_credential(account.password_hash if usable else None, md5_hex(password or ""))
+    with db.transaction() as session:
+        if ok:
+            return _succeed(session, account, now, origin)
+        locked_now = None
+        if usable:
+            locked_now = _count_failure(session, account, now, origin)
+        else:
+            event = (
+                "login_refused_locked"
+                if account is not None and account.active
+                else ("login_failed")
+            )
+            access_log.record(
+                session,
+                event,
+                now,
+                origin,
+                account_id=account.id if account is not None else None,
+                login=typed_login,
+            )
+    if locked_now is not None and locked_now.email and mailer is not None:
+        _tell_owner(mailer, locked_now)
+    raise LoginFailed()
+
+
+def _tell_owner(mailer: Mailer, account: Account) -> None:
+    minutes = int(policy.LOCK_TIME.total_seconds() // 60)
+    try:
+        mailer.send(
+            account.email,
+            "Acesso bloqueado temporariamente",
+            f"Houve {policy.MAX_FAILURES} tentativas de acesso sem sucesso com o login "
+            f"{account.login}. O acesso ficará bloqueado por {minutes} minutos.\n\n"
+            "Se não foi você, altere sua senha assim que o bloqueio terminar ou use "
+            '"Esqueci minha senha".\n',
+        )
+    except OSError:
+        log.exception("could not tell %s about the lock", account.login)
+
+
+def _succeed(session: Session, account: Account, now: datetime, origin: Origin) -> LoggedIn:
+    previous, failures = account.last_login_at, account.failed_attempts or 0
+    session.execute(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(failed_attempts=0, locked_until=None, last_login_at=now)
+    )
+    token = open_session(session, account.id, now, origin)
+    access_log.record(session, "login_ok", now, origin, account_id=account.id)
+    return LoggedIn(current_user(account, now), token, policy.aware(previous), failures)
+
+
+def _count_failure(
+    session: Session, account: Account, now: datetime, origin: Origin
+) -> Account | None:
+    # One UPDATE, so that concurrent failures are all counted.
+    failures = session.scalar(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(failed_attempts=Account.failed_attempts + 1)
+        .returning(Account.failed_attempts)
+    )
+    access_log.record(session, "login_failed", now, origin, account_id=account.id)
+    if failures % policy.MAX_FAILURES:  # every 5th failure in a row locks again
+        return None
+    session.execute(
+        update(Account).where(Account.id == account.id).values(locked_until=now + policy.LOCK_TIME)
+    )
+    access_log.record(
+        session,
+        "account_locked",
+        now,
+        origin,
+        account_id=account.id,
+        detail=f"{failures} tentativas sem sucesso",
+    )
+    log.warning("portal account %s locked after %s failures", account.login, failures)
+    return account

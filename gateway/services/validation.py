@@ -1,0 +1,124 @@
+"""Checking what people type into the portal: plain strings in, clean values or messages (in
+Portuguese, by field) out. Used by the account and credentialing use cases."""
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from gateway.services.documents import normalize, valid_cnpj, valid_cpf
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+UFS = "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split()
+
+
+class InvalidInput(ValueError):
+    """What is wrong, by field name; shown next to each field."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+def invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput({field: message})
+
+
+class Fields:
+    """Reads fields of a submitted form, collecting one message per field that is wrong."""
+
+    def __init__(self, data: Mapping[str, str]) -> None:
+        self.data = data
+        self.errors: dict[str, str] = {}
+
+    def raw(self, name: str) -> str:
+        return " ".join((self.data.get(name) or "").split())
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def text(self, name: str, *, required: bool = True, max_len: int = 200) -> str | None:
+        value = self.raw(name)
+        if not value:
+            if required:
+                self.fail(name, "campo obrigatório")
+            return None
+        if len(value) > max_len:
+            self.fail(name, f"no máximo {max_len} caracteres")
+        return value[:max_len]
+
+    def choice(self, name: str, choices: Iterable[str], *, required: bool = True) -> str | None:
+        value = self.raw(name)
+        if not value:
+            if required:
+                self.fail(name, "selecione uma opção")
+            return None
+        if value not in set(choices):
+            self.fail(name, "opção inválida")
+            return None
+        return value
+
+    def choices(self, name: str, values: list[str], choices: Iterable[str]) -> list[str]:
+        allowed = set(choices)
+        picked = [v for v in values if v in allowed]
+        if len(picked) != len(values):
+            self.fail(name, "opção inválida")
+        return list(dict.fromkeys(picked))
+
+    def email(self, name: str, *, required: bool = True) -> str | None:
+        value = self.text(name, required=required, max_len=254)
+        if value and not EMAIL.match(value):
+            self.fail(name, "e-mail inválido")
+        return value.lower() if value else None
+
+    def digits(
+        self, name: str, *, length: int | tuple[int, int], required: bool = True, what: str = ""
+    ) -> str | None:
+        """Only digits are kept (punctuation typed by the person is dropped)."""
+        value = re.sub(r"\D", "", self.data.get(name) or "")
+        low, high = (length, length) if isinstance(length, int) else length
+        if not value:
+            if required:
+                self.fail(name, "campo obrigatório")
+            return None
+        if not low <= len(value) <= high:
+            size = f"{low}" if low == high else f"de {low} a {high}"
+            self.fail(name, f"{what or 'informe'} {size} dígitos".strip())
+            return None
+        return value
+
+    def cpf(self, name: str, *, required: bool = True) -> str | None:
+        value = self.digits(name, length=11, required=required, what="o CPF tem")
+        if value and not valid_cpf(value):
+            self.fail(name, "CPF inválido (dígitos verificadores não conferem)")
+            return None
+        return value
+
+    def cnpj(self, name: str) -> str | None:
+        """Numeric or alphanumeric CNPJ (TISS 4.03.00), check digits verified."""
+        value = normalize(self.data.get(name) or "")
+        if not value:
+            self.fail(name, "campo obrigatório")
+            return None
+        if not valid_cnpj(value):
+            self.fail(name, "CNPJ inválido (dígitos verificadores não conferem)")
+            return None
+        return value
+
+    def uf(self, name: str, *, required: bool = True) -> str | None:
+        return self.choice(name, UFS, required=required)
+
+    def date(self, name: str, *, required: bool = True) -> date | None:
+        value = self.raw(name)
+        if not value:
+            if required:
+                self.fail(name, "campo obrigatório")
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(name, "data inválida")
+            return None
+
+    def check(self) -> None:
+        if self.errors:
+            raise InvalidInput(self.errors)

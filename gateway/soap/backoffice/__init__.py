@@ -1,0 +1,2 @@
+"""The operator's back-office SOAP API (xsd/tissGatewayBackOffice.xsd,
+wsdl/tissGatewayBackOffice.wsdl)."""

@@ -1,0 +1,202 @@
+"""Request ids, structured logs, /healthz, /readyz and Prometheus metrics."""
+
+import io
+import json
+import logging
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import select
+from werkzeug.test import Client
+
+from gateway.app import build_app
+from gateway.logs import JsonFormatter, RequestIdFilter, logging_config, redact
+from gateway.services.beneficiaries import BeneficiaryData, upsert_beneficiaries
+from gateway.tiss.header import Party
+from gateway.tiss.samples import SampleQuery, lote_guias_ws, pedido_elegibilidade_ws
+from storage.models import Message
+from tests.conftest import PROVIDER_A, REGISTRO_ANS
+from tests.tissclient import envelope, post, sample_lot
+
+LOTE = "/tiss/v40300/tissLoteGuias"
+HEADERS = {"Content-Type": "text/xml; charset=ISO-8859-1", "SOAPAction": '""'}
+BENEFICIARY = "Maria da Conceição Beneficiária"
+
+
+@pytest.fixture
+def captured():
+    """Every log line, formatted as in production (JSON, request id filter on the handler)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+def _lot(numero: str, count: int = 2, **overrides):
+    return envelope(
+        lote_guias_ws(sample_lot(PROVIDER_A, numero, count, registro_ans=REGISTRO_ANS), **overrides)
+    )
+
+
+def _stored_request_ids(gw) -> list[str]:
+    with gw.db.reading() as session:
+        return list(session.scalars(select(Message.request_id).order_by(Message.id)))
+
+
+def test_every_answer_carries_the_request_id_that_is_archived(client, gw):
+    given = client.post(LOTE, data=_lot("RID1"), headers={**HEADERS, "X-Request-Id": "abc-123"})
+    made = client.post(LOTE, data=_lot("RID2"), headers=HEADERS)
+    refused = client.post(LOTE, data=_lot("RID3"), headers={**HEADERS, "X-Request-Id": "x y<>"})
+    assert given.headers["X-Request-Id"] == "abc-123"
+    assert len(made.headers["X-Request-Id"]) == 32
+    assert refused.headers["X-Request-Id"] not in ("x y<>", "")
+    assert _stored_request_ids(gw) == [
+        "abc-123",
+        made.headers["X-Request-Id"],
+        refused.headers["X-Request-Id"],
+    ]
+    # Pages answered by Flask get one too.
+    assert len(client.get("/healthz").headers["X-Request-Id"]) == 32
+
+
+def test_log_lines_of_a_request_carry_its_id_and_the_answer(client, captured):
+    response = client.post(LOTE, data=_lot("LOG1"), headers={**HEADERS, "X-Request-Id": "req-1"})
+    assert response.status_code == 200
+    lines = captured()
+    assert lines and all(line["request_id"] == "req-1" for line in lines)
+    (answered,) = [line for line in lines if line["message"] == "answered"]
+    assert answered["service"] == "tissLoteGuias"
+    assert answered["outcome"] == "accepted"
+    assert answered["version"] == "4.03.00"
+    assert answered["protocol"]
+    (access,) = [line for line in lines if line["logger"] == "gateway.access"]
+    assert access["status"] == 200 and access["path"] == LOTE and access["duration_ms"] > 0
+
+
+def test_rejections_are_logged_with_their_code(client, captured):
+    client.post(LOTE, data=_lot("LOG2", hash_value="0" * 32), headers=HEADERS)
+    client.post(LOTE, data=b"not xml", headers=HEADERS)
+    answered = [line for line in captured() if line["message"] == "answered"]
+    assert [(a["outcome"], a["code"], a["fault"]) for a in answered] == [
+        ("rejected", "5014", "HashInvalido"),
+        ("rejected", "5002", "SchemaInvalido"),
+    ]
+
+
+def test_no_password_hash_or_beneficiary_name_in_logs(client, gw, captured):
+    upsert_beneficiaries(
+        gw.db,
+        [BeneficiaryData("00012345678901", BENEFICIARY, "Plano", "ativo", date(2020, 1, 1))],
+    )
+    query = SampleQuery(
+        registro_ans=REGISTRO_ANS,
+        origem=Party("CNPJ", PROVIDER_A.cnpj),
+        codigo_prestador=PROVIDER_A.code,
+        login=PROVIDER_A.cnpj,
+        senha_md5=PROVIDER_A.senha_md5,
+    )
+    answer = post(
+        client,
+        pedido_elegibilidade_ws(query, "00012345678901"),
+        service="tissVerificaElegibilidade",
+    )
+    assert answer.payload is not None
+    wrong = replace(query, senha_md5="f" * 32)
+    post(
+        client,
+        pedido_elegibilidade_ws(wrong, "00012345678901"),
+        service="tissVerificaElegibilidade",
+    )
+    text = json.dumps(captured(), ensure_ascii=False)
+    for secret in (PROVIDER_A.password, PROVIDER_A.senha_md5, "f" * 32, BENEFICIARY, "$argon2"):
+        assert secret not in text
+
+
+def test_redact_hides_sql_parameters_passwords_and_hashes():
+    message = (
+        "(psycopg.errors.X) boom\n[SQL: INSERT INTO messages (raw_request) VALUES (%s)]\n"
+        "[parameters: (b'<ans:senhaPrestador>abc</ans:senhaPrestador>',)]\n(Background...)"
+    )
+    assert "senhaPrestador>abc" not in redact(message)
+    assert "[parameters: hidden]" in redact(message)
+    assert redact("<ans:senhaPrestador>0cc175b9c0f1b6a8</ans:senhaPrestador>") == (
+        "<ans:senhaPrestador>***</ans:senhaPrestador>"
+    )
+    assert "c2FsdA" not in redact("hash $argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA here")
+
+
+def test_logging_config_formats():
+    assert logging_config("text")["formatters"]["tiss"]["()"].__name__ == "TextFormatter"
+    with pytest.raises(ValueError):
+        logging_config("xml")
+
+
+def _sample(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_metrics_count_answers_latency_lots_and_guides(client):
+    accepted = dict(
+        service="tissLoteGuias", version="4.03.00", outcome="accepted", code="", channel="soap"
+    )
+    bad_hash = dict(accepted, outcome="rejected", code="5014")
+    lots = dict(version="4.03.00", guide_type="guiaConsulta", outcome="accepted")
+    before = {
+        "accepted": _sample("tiss_requests_total", **accepted),
+        "bad_hash": _sample("tiss_requests_total", **bad_hash),
+        "lots": _sample("tiss_lots_received_total", **lots),
+        "guides": _sample("tiss_guides_received_total", **lots),
+        "latency": _sample("tiss_request_duration_seconds_count", service="tissLoteGuias"),
+    }
+    client.post(LOTE, data=_lot("MET1", 3), headers=HEADERS)
+    client.post(LOTE, data=_lot("MET1", 3), headers=HEADERS)  # resend: duplicate
+    client.post(LOTE, data=_lot("MET2", hash_value="0" * 32), headers=HEADERS)
+    assert _sample("tiss_requests_total", **accepted) == before["accepted"] + 1
+    assert _sample("tiss_requests_total", **bad_hash) == before["bad_hash"] + 1
+    assert _sample("tiss_lots_received_total", **lots) == before["lots"] + 1
+    assert _sample("tiss_guides_received_total", **lots) == before["guides"] + 3
+    assert _sample("tiss_lots_received_total", **dict(lots, outcome="duplicate")) >= 1
+    latency = _sample("tiss_request_duration_seconds_count", service="tissLoteGuias")
+    assert latency == before["latency"] + 3
+
+    page = client.get("/metrics")
+    assert page.status_code == 200
+    assert page.content_type.startswith("text/plain")
+    assert b"tiss_request_duration_seconds_bucket" in page.data
+
+
+def test_metrics_token(gw):
+    client = Client(build_app(replace(gw, settings=replace(gw.settings, metrics_token="s3cret"))))
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
+    ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200 and b"tiss_requests_total" in ok.data
+
+
+def test_health_and_readiness_say_what_is_loaded(client, gw):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.get_json()
+    assert body["status"] == "ready"
+    assert body["schemas"] == {v: "compiled" for v in gw.settings.accepted_versions}
+
+
+def test_readiness_fails_without_the_database(gw):
+    from storage.db import Database
+
+    broken = replace(gw, db=Database("sqlite:////nonexistent/dir/x.db"))
+    answer = Client(build_app(broken)).get("/readyz")
+    assert answer.status_code == 503
+    assert answer.get_json()["database"] == "unreachable"

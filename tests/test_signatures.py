@@ -1,0 +1,303 @@
+"""Digital signatures end to end through the WSGI app, on SQLite and PostgreSQL: signed lots
+accepted or refused with the table-38 code of each failure, providers that must sign, the
+archive of every outcome, and answers signed by the gateway (valid under the official XSD, and
+verified by stock signxml against the test CA)."""
+
+import copy
+from dataclasses import replace
+
+import pytest
+from lxml import etree
+from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
+from sqlalchemy import select
+
+from gateway.cli import main
+from gateway.config import ConfigError, Settings
+from gateway.services.admin import set_require_signature
+from gateway.services.signatures import SignatureSetup, load_signature_setup
+from gateway.tiss.header import Party
+from gateway.tiss.namespaces import DS, q
+from gateway.tiss.samples import (
+    SampleQuery,
+    lote_guias_ws,
+    pedido_elegibilidade_ws,
+    solicitacao_demonstrativo_pagamento_ws,
+    solicitacao_status_ws,
+)
+from storage import models
+from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
+from tests.pki import Pki, sign_as_provider
+from tests.tissclient import leaf_md5, post, sample_lot
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    return Pki()
+
+
+@pytest.fixture(scope="module")
+def trust_files(pki, tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("trust")
+    (folder / "crls").mkdir()
+    (folder / "ca.pem").write_bytes(pki.root.cert_pem)
+    (folder / "crls" / "raiz.crl").write_bytes(pki.root_crl)  # DER, as CAs publish it
+    (folder / "gateway.key").write_bytes(pki.gateway.key_pem)
+    (folder / "gateway.pem").write_bytes(pki.gateway.cert_pem + pki.root.cert_pem)
+    return dict(
+        signature_ca_file=folder / "ca.pem",
+        signature_crl_dir=folder / "crls",
+        sign_key_file=folder / "gateway.key",
+        sign_cert_file=folder / "gateway.pem",
+    )
+
+
+@pytest.fixture
+def settings_overrides(trust_files) -> dict:
+    return trust_files
+
+
+@pytest.fixture
+def gw(gw):
+    # Gateway.start loads the trust material once per process; the shared fixture builds the
+    # gateway directly, so load it the same way here.
+    return replace(gw, signatures=load_signature_setup(gw.settings))
+
+
+def lot_a(numero: str, version: str = "4.03.00") -> etree._Element:
+    return lote_guias_ws(sample_lot(PROVIDER_A, numero, registro_ans=REGISTRO_ANS, version=version))
+
+
+def last_message(gw) -> models.Message:
+    with gw.db.reading() as s:
+        return s.scalars(select(models.Message).order_by(models.Message.id.desc())).first()
+
+
+def verify_answer(payload: etree._Element, pki: Pki, tmp_path) -> None:
+    """Verify a signed answer as a provider would, with stock signxml: the TISS element renamed
+    to ds:Signature (the enveloped transform removes it either way), the chain checked against
+    the CA file."""
+    ca = tmp_path / "ca-for-signxml.pem"
+    ca.write_bytes(pki.root.cert_pem)
+    standard = copy.deepcopy(payload)
+    signature = standard[-1]
+    assert etree.QName(signature).localname in ("Signature", "Signatures")
+    signature.tag = f"{{{DS}}}Signature"
+    results = XAdESVerifier().verify(
+        standard,
+        ca_pem_file=str(ca),
+        expect_config=XAdESSignatureConfiguration(expect_references=3),
+    )
+    assert results[0].signed_xml.tag == payload.tag  # the whole answer is what was signed
+
+
+@pytest.mark.parametrize("version", ["4.03.00", "4.02.00"])
+def test_signed_lot_is_accepted_and_the_answer_is_signed(client, gw, pki, version, tmp_path):
+    answer = post(client, sign_as_provider(lot_a("S1", version), pki.provider), version=version)
+
+    assert not answer.is_fault, answer.faultstring
+    assert answer.protocol
+    # post() validated the signed answer against the official XSD and its hash.
+    signature = answer.payload.find(q("Signature"))
+    assert signature is not None and answer.payload[-1] is signature
+    verify_answer(answer.payload, pki, tmp_path)
+    record = last_message(gw)
+    assert (record.outcome, record.signature_status) == ("accepted", "verified")
+    assert "XAdES" in record.signature_detail
+    assert "HOSPITAL A:11222333000181" in record.signature_detail
+    assert "LCR verificada" in record.signature_detail
+
+
+def test_plain_xmldsig_is_accepted(client, gw, pki):
+    answer = post(client, sign_as_provider(lot_a("S2"), pki.provider, xades=False))
+    assert not answer.is_fault, answer.faultstring
+    assert last_message(gw).signature_detail.startswith("XMLDSig")
+
+
+@pytest.mark.parametrize(
+    ("holder", "code", "fault", "words"),
+    [
+        ("expired", "5019", "RemetenteInvalido", "CERTIFICADO DIGITAL VENCIDO"),
+        ("revoked", "5020", "RemetenteInvalido", "CERTIFICADO DIGITAL REVOGADO"),
+        ("stranger", "5021", "RemetenteInvalido", "CADEIA DE CERTIFICAÇÃO INVÁLIDA"),
+        ("not_for_signing", "5018", "RemetenteInvalido", "CERTIFICADO DIGITAL INVÁLIDO"),
+    ],
+)
+def test_untrusted_certificates_are_refused_with_their_code(
+    client, gw, pki, holder, code, fault, words
+):
+    answer = post(client, sign_as_provider(lot_a("S3"), getattr(pki, holder)))
+
+    assert answer.is_fault
+    assert (answer.code, answer.tiss_fault) == (code, fault)
+    assert answer.faultcode.endswith("Client")
+    assert answer.faultstring.startswith(f"{code} - {words}: ")
+    record = last_message(gw)
+    assert (record.outcome, record.codes, record.signature_status) == ("rejected", code, "rejected")
+    assert record.fault == fault
+    with gw.db.reading() as s:
+        assert s.scalar(select(models.Lot).where(models.Lot.numero_lote == "S3")) is None
+
+
+def test_content_changed_after_signing_is_refused(client, gw, pki):
+    signed = sign_as_provider(lot_a("S4"), pki.provider)
+    signed.find(f".//{q('numeroCarteira')}").text = "00012345678999"
+    signed.find(q("hash")).text = leaf_md5(signed)  # the MD5 hash still matches
+
+    answer = post(client, signed)
+
+    assert (answer.code, answer.tiss_fault) == ("5022", "HashInvalido")
+    assert answer.faultstring.startswith("5022 - ASSINATURA DIGITAL NÃO CONFERE")
+    assert last_message(gw).signature_status == "rejected"
+
+
+def test_missing_intermediate_is_an_invalid_chain_and_present_one_is_accepted(client, pki):
+    holder, intermediate = pki.provider_via_intermediate, pki.intermediate
+    assert post(client, sign_as_provider(lot_a("S5"), holder)).code == "5021"
+    answer = post(client, sign_as_provider(lot_a("S5"), holder, chain=(intermediate,)))
+    assert not answer.is_fault, answer.faultstring
+
+
+def test_provider_that_must_sign_is_refused_without_signature(client, gw, pki):
+    set_require_signature(gw.db, PROVIDER_A.code, True)
+
+    unsigned = post(client, lot_a("S6"))
+    assert (unsigned.code, unsigned.tiss_fault) == ("3168", "RemetenteInvalido")
+    assert unsigned.faultstring.startswith("3168 - ASSINATURA DIGITAL INVÁLIDA OU NÃO ENVIADA")
+    record = last_message(gw)
+    assert (record.outcome, record.signature_status) == ("rejected", "missing")
+
+    signed = post(client, sign_as_provider(lot_a("S6"), pki.provider))
+    assert not signed.is_fault, signed.faultstring
+
+    # Other providers are not affected, and the requirement can be lifted.
+    lot_b = lote_guias_ws(sample_lot(PROVIDER_B, "S6", registro_ans=REGISTRO_ANS))
+    assert not post(client, lot_b).is_fault
+    set_require_signature(gw.db, PROVIDER_A.code, False)
+    assert not post(client, lot_a("S7")).is_fault
+    assert last_message(gw).signature_status is None
+
+
+def test_other_failures_answer_before_the_signature(client, gw, pki):
+    signed = sign_as_provider(lot_a("S8"), pki.expired)
+    signed.find(q("hash")).text = "0" * 32
+    assert post(client, signed).code == "5014"  # the hash is checked first
+    set_require_signature(gw.db, PROVIDER_A.code, True)
+    wrong_password = lote_guias_ws(
+        sample_lot(PROVIDER_A, "S8", registro_ans=REGISTRO_ANS, senha_md5="0" * 32)
+    )
+    assert post(client, wrong_password).tiss_fault == "LoginInvalido"
+
+
+def query_a() -> SampleQuery:
+    return SampleQuery(
+        registro_ans=REGISTRO_ANS,
+        origem=Party("CNPJ", PROVIDER_A.cnpj),
+        codigo_prestador=PROVIDER_A.code,
+        login=PROVIDER_A.cnpj,
+        senha_md5=PROVIDER_A.senha_md5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "build", "element"),
+    [
+        (
+            "tissSolicitacaoStatusProtocolo",
+            lambda: solicitacao_status_ws(query_a(), "999999"),
+            "Signature",
+        ),
+        (
+            "tissVerificaElegibilidade",
+            lambda: pedido_elegibilidade_ws(query_a(), "00099999999999"),
+            "Signatures",
+        ),
+        (
+            "tissSolicitacaoDemonstrativoRetorno",
+            lambda: solicitacao_demonstrativo_pagamento_ws(query_a(), competencia="202611"),
+            "Signature",
+        ),
+    ],
+)
+def test_every_service_signs_its_answers_and_verifies_signed_queries(
+    client, gw, pki, service, build, element, tmp_path
+):
+    answer = post(client, sign_as_provider(build(), pki.provider), service=service)
+
+    assert not answer.is_fault, answer.faultstring
+    assert etree.QName(answer.payload[-1]).localname == element
+    verify_answer(answer.payload, pki, tmp_path)
+    assert last_message(gw).signature_status == "verified"
+
+
+def test_faults_are_not_signed(client, pki):
+    answer = post(client, sign_as_provider(lot_a("S9"), pki.stranger))
+    assert answer.is_fault
+    assert b"SignatureValue" not in answer.raw
+
+
+def test_without_trusted_cas_signatures_are_not_verified(client, gw, pki):
+    gw.signatures = SignatureSetup()  # TISS_SIGNATURE_CA_FILE and the signing key unset
+
+    answer = post(client, sign_as_provider(lot_a("T1"), pki.stranger))
+    assert not answer.is_fault
+    assert answer.payload.find(q("Signature")) is None  # not signed either
+    record = last_message(gw)
+    assert record.signature_status == "unverified"
+
+    set_require_signature(gw.db, PROVIDER_A.code, True)
+    required = post(client, sign_as_provider(lot_a("T2"), pki.provider))
+    assert (required.code, required.tiss_fault) == ("5021", "RemetenteInvalido")
+
+
+def test_require_signature_from_the_command_line(gw, database_url, monkeypatch, capsys):
+    monkeypatch.setenv("TISS_DATABASE_URL", database_url)
+    monkeypatch.delenv("TISS_SIGNATURE_CA_FILE", raising=False)
+
+    assert main(["provider", "require-signature", "--code", PROVIDER_A.code, "--on"]) == 0
+    out = capsys.readouterr().out
+    assert f"provider {PROVIDER_A.code} must sign every message" in out
+    assert "TISS_SIGNATURE_CA_FILE is not set" in out
+    with gw.db.reading() as s:
+        provider = s.scalar(
+            select(models.Provider).where(models.Provider.codigo_na_operadora == PROVIDER_A.code)
+        )
+        assert provider.require_signature is True
+
+    assert main(["provider", "require-signature", "--code", PROVIDER_A.code, "--off"]) == 0
+    assert main(["provider", "require-signature", "--code", "NOPE", "--on"]) == 2
+    with pytest.raises(SystemExit):
+        main(["provider", "require-signature", "--code", PROVIDER_A.code])
+    with gw.db.reading() as s:
+        assert not s.scalar(
+            select(models.Provider.require_signature).where(
+                models.Provider.codigo_na_operadora == PROVIDER_A.code
+            )
+        )
+
+
+def test_settings_and_trust_material_errors(trust_files, tmp_path, monkeypatch):
+    for name, key in (
+        ("TISS_SIGNATURE_CA_FILE", "signature_ca_file"),
+        ("TISS_SIGNATURE_CRL_DIR", "signature_crl_dir"),
+        ("TISS_SIGN_KEY_FILE", "sign_key_file"),
+        ("TISS_SIGN_CERT_FILE", "sign_cert_file"),
+    ):
+        monkeypatch.setenv(name, str(trust_files[key]))
+    settings = Settings.from_env()
+    assert settings.signature_ca_file == trust_files["signature_ca_file"]
+    setup = load_signature_setup(settings)
+    assert setup.trust is not None and len(setup.trust.crls) == 1
+    assert setup.signer is not None and len(setup.signer.chain) == 2
+
+    def refused(match, **changes):
+        with pytest.raises(ConfigError, match=match):
+            load_signature_setup(replace(settings, **changes))
+
+    refused("TISS_SIGNATURE_CA_FILE: cannot read", signature_ca_file=tmp_path / "absent.pem")
+    refused("no CA certificate", signature_ca_file=trust_files["sign_key_file"])
+    refused("is not a folder", signature_crl_dir=trust_files["signature_ca_file"])
+    refused("needs TISS_SIGNATURE_CA_FILE", signature_ca_file=None)
+    refused("go together", sign_cert_file=None)
+    refused("not the signing key", sign_cert_file=trust_files["signature_ca_file"])
+    (tmp_path / "bad.crl").write_bytes(b"not a CRL")
+    refused("unreadable CRL", signature_crl_dir=tmp_path)
