@@ -8,6 +8,7 @@ python -m bench --quick             # tiny sizes: checks that it all runs, measu
 import argparse
 import os
 import platform
+import secrets
 import sys
 import time
 
@@ -136,10 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=PARTS, action="append", help="run only this part")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
     parser.add_argument("--repeat", type=int, default=30, help="lots per in-process cell")
+    # 3 per core: with PostgreSQL on the same machine a sync worker waits on it for part of each
+    # request; 6 workers did better than 4 on the 2-core reference machine (bench/RESULTS.md).
     parser.add_argument(
-        "--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers"
+        "--workers", type=int, default=3 * (os.cpu_count() or 1), help="gunicorn workers"
     )
     args = parser.parse_args(argv)
+    # The portal needs a key; without one it writes a generated key to disk and warns.
+    os.environ.setdefault("TISS_SECRET_KEY", secrets.token_hex(32))
     started = time.monotonic()
     print(
         f"# tiss-gateway benchmarks: {platform.node()}, {os.cpu_count()} CPUs, "

@@ -2,7 +2,7 @@
 
 For 10-guide and 100-guide lots: the maximum rate (closed loop) with its latency percentiles,
 then the latency at half that rate (open loop). The same for status queries of the protocols the
-lots got. Every phase is bounded by a request count.
+10-guide lots got. Every phase is bounded by a request count.
 """
 
 import os
@@ -118,7 +118,8 @@ def run(workers: int, sizes: Sizes = Sizes()) -> list[Phase]:
                 count,
                 lambda lots=lots: load.saturate(port, lots, sizes.clients, keep_bodies=True),
             )
-            protocols = result.protocols() or protocols
+            if size == 10:  # status queries ask for these: protocols of 10-guide lots
+                protocols = result.protocols() or protocols
             half_count = max(1, int(full.rate / 2 * sizes.half_rate_seconds))
             slow = _lots(port, size, half_count)
             half, _ = meter.run(

@@ -64,13 +64,10 @@ def run(limit: int | None = None) -> list[MemoryRow]:
     with scratch_database() as url, Server(url, workers=1) as server:
         (pid,) = server.worker_pids()
         port = server.port
-        for _ in range(20):  # a worker in service: caches, pools and the credential warm
-            load.send(
-                port,
-                load.http_request(
-                    port, workload.LOTE_PATH, workload.lot_message("sp-sadt", 10).soap
-                ),
-            )
+        warm = [workload.lot_message("sp-sadt", 10).soap for _ in range(20)]
+        warm += [workload.lot_message("sp-sadt", 100).soap for _ in range(3)]
+        for soap in warm:  # a worker in service: caches, pools and the credential warm
+            load.send(port, load.http_request(port, workload.LOTE_PATH, soap))
         for name, soap in messages:
             before = rss_kib(pid)
             status, answer = load.send(port, load.http_request(port, workload.LOTE_PATH, soap))

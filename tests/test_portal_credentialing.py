@@ -36,6 +36,8 @@ def test_public_pages_render(client):
         assert "Portal do Prestador" in ps.text(response)
         assert response.headers["X-Frame-Options"] == "DENY"
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    css = client.get("/portal/static/portal.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
 
 
 def test_registration_checks_the_document_and_the_account_data(client):
@@ -284,5 +286,20 @@ def test_staff_pages_need_staff(client, gw):
     assert client.get("/portal/operadora/").status_code == 403
     with gw.db.reading() as session:
         assert session.scalar(select(Account.kind).where(Account.login == ps.CANDIDATE_CNPJ)) == (
+            "provider"
+        )
+
+
+def test_pessoa_fisica_registers_with_its_cpf(client, gw):
+    form = ps.registration_form(person_kind="PF", document="937.865.797-41", name="Dra. Ana Lima")
+    response = ps.post(client, "/portal/credenciamento/auto-cadastro", form)
+    assert response.status_code == 302
+    page = ps.text(client.get("/portal/credenciamento/dados"))
+    assert "937.865.797-41" in page and "Tipo de CNPJ" not in page
+    bad = ps.registration_form(person_kind="PF", document="11222333000181")
+    refused = ps.post(client, "/portal/credenciamento/auto-cadastro", bad)
+    assert refused.status_code == 422 and "CPF" in ps.text(refused)
+    with gw.db.reading() as session:
+        assert session.scalar(select(Account.kind).where(Account.login == "93786579741")) == (
             "provider"
         )

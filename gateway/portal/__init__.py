@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Flask, flash, g, render_template, session
+from flask import Blueprint, Flask, flash, g, render_template, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -76,6 +76,8 @@ def _hooks(root: Blueprint, portal: context.Portal, csrf: CSRFProtect) -> None:
     @root.before_request
     def load_user():
         g.user = None
+        if request.endpoint == "portal.static":
+            return  # the stylesheet needs no session (and no database round trip)
         csrf.protect()
         token = session.get(SESSION_KEY)
         if not token:
