@@ -38,6 +38,8 @@ class Answer:
     code: str | None = None
     description: str | None = None
     protocol: str | None = None
+    # Every problem found, one per line (all schema errors, not just the first), for people.
+    details: tuple[str, ...] = ()
 
     @property
     def fault_string(self) -> str:
@@ -180,4 +182,5 @@ def _record_fault(gw, spec, inbound, facts, received_at, outcome, fault, code, d
         fault=fault,
         code=code,
         description=description,
+        details=tuple((facts.detail or "").splitlines()) if outcome == REJECTED else (),
     )

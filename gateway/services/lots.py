@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from gateway import metrics
 from gateway.services.answers import ACCEPTED, DUPLICATE, REJECTED, Answer
 from gateway.services.gateway import Gateway
-from gateway.services.inbound import Inbound, Principal, ServiceSpec
+from gateway.services.inbound import Inbound, Principal, Rejected, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
 from gateway.tiss import codes
 from gateway.tiss import lote as tiss_lote
+from gateway.tiss.codes import FaultKind
 from gateway.tiss.namespaces import q
 from gateway.tiss.responses import (
     ProtocolReceipt,
@@ -31,19 +32,34 @@ LOTE_GUIAS = ServiceSpec(
     response_tipo="PROTOCOLO_RECEBIMENTO",
 )
 
+# The same lot as an XML file (mensagemTISS with prestadorParaOperadora/loteGuias and the hash in
+# epilogo), as hospital systems export it for the portal's upload.
+LOTE_GUIAS_FILE = replace(LOTE_GUIAS, request_root="mensagemTISS")
+
 STATUS_RECEBIDO = 1
 
 
 def receive_lot(
-    gw: Gateway, inbound: Inbound, message: etree._Element, principal: Principal | None = None
+    gw: Gateway,
+    inbound: Inbound,
+    message: etree._Element,
+    principal: Principal | None = None,
+    *,
+    spec: ServiceSpec = LOTE_GUIAS,
 ) -> Answer:
-    """Check a `loteGuiasWS` (or the loteGuias of a mensagemTISS), store it with a new protocol
-    in one transaction, and answer with `protocoloRecebimentoWS`."""
+    """Check a `loteGuiasWS` (or, with spec LOTE_GUIAS_FILE, a `mensagemTISS` file), store it
+    with a new protocol in one transaction, and answer with `protocoloRecebimentoWS`."""
     lote_el = lote_guias_of(message)
     count = tiss_lote.count_guides(lote_el) if lote_el is not None else 0
     too_many = count > tiss_lote.MAX_GUIDES_PER_LOT
 
     def handle(ex: Exchange) -> Answer:
+        if lote_el is None:  # a valid ENVIO_LOTE_GUIAS file may still carry another body
+            raise Rejected(
+                FaultKind.SCHEMA_INVALIDO,
+                codes.MESSAGE_OUT_OF_STANDARD,
+                "a mensagem não contém um lote de guias (loteGuias)",
+            )
         if too_many:
             return _lot_error(
                 ex,
@@ -56,7 +72,7 @@ def receive_lot(
     # numeroLote) race; the second try then finds it and answers as a resend.
     answer = run_service(
         gw,
-        LOTE_GUIAS,
+        spec,
         inbound,
         message,
         handle,

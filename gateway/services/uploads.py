@@ -1,0 +1,76 @@
+"""Use case: a provider uploads a TISS XML file (mensagemTISS, ENVIO_LOTE_GUIAS) in the portal.
+
+The file goes through exactly the checks and storage of tissLoteGuias (version, schema, hash in
+`epilogo`, destination, lot rules); the logged-in portal user takes the place of
+loginSenhaPrestador, so the sender check compares the file's origem with that user's provider.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from gateway.services.answers import Answer
+from gateway.services.envelope import reject_unreadable
+from gateway.services.gateway import Gateway
+from gateway.services.inbound import Inbound, Principal
+from gateway.services.lots import LOTE_GUIAS_FILE, receive_lot
+from gateway.tiss.friendly import explain_line
+from gateway.tiss.xmlsafe import UnsafeXml, parse_untrusted
+
+CHANNEL = "upload"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    answer: Answer
+    occurrences: tuple[str, ...]  # every problem found, in words a billing clerk understands
+
+    @property
+    def protocol(self) -> str | None:
+        return self.answer.protocol
+
+    @property
+    def accepted(self) -> bool:
+        return self.answer.protocol is not None
+
+
+def upload_lot_file(
+    gw: Gateway,
+    data: bytes,
+    principal: Principal,
+    *,
+    remote_addr: str | None = None,
+    request_id: str | None = None,
+) -> UploadResult:
+    inbound = Inbound(
+        raw=data,
+        channel=CHANNEL,
+        request_id=request_id or uuid.uuid4().hex,
+        remote_addr=remote_addr,
+    )
+    try:
+        parsed = parse_untrusted(data, gw.settings.xml_limits)
+    except UnsafeXml as exc:
+        answer = reject_unreadable(gw, LOTE_GUIAS_FILE, inbound, exc.reason)
+        return UploadResult(answer, (answer.fault_string,))
+    inbound = Inbound(
+        raw=data,
+        channel=CHANNEL,
+        request_id=inbound.request_id,
+        remote_addr=remote_addr,
+        declared_charset=parsed.declared_encoding,
+    )
+    answer = receive_lot(gw, inbound, parsed.root, principal, spec=LOTE_GUIAS_FILE)
+    return UploadResult(answer, occurrences(answer))
+
+
+def occurrences(answer: Answer) -> tuple[str, ...]:
+    """What to show the person who sent the file when it was not accepted."""
+    if answer.protocol is not None:
+        return ()
+    found = [answer.fault_string if answer.fault is not None else _body_error(answer)]
+    found += [explain_line(line) for line in answer.details if line.startswith("linha ")]
+    return tuple(found)
+
+
+def _body_error(answer: Answer) -> str:
+    return f"{answer.code} - {answer.description}"
