@@ -9,6 +9,7 @@ from datetime import datetime
 from lxml import etree
 from sqlalchemy.orm import Session
 
+from gateway.services import ws_login
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Facts, Inbound, Rejected, ServiceSpec
 from gateway.tiss.codes import FaultKind
@@ -167,6 +168,8 @@ def _record_fault(gw, spec, inbound, facts, received_at, outcome, fault, code, d
             record.response_charset = charset
             if record.detail is None and outcome != ERROR:
                 record.detail = description
+            if facts.login_failure is not None:
+                ws_login.record_failure(session, facts.login_failure, received_at)
             session.add(record)
             session.flush()
             message_id = record.id

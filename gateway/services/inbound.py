@@ -3,15 +3,16 @@ destination, login and sender. One code path for the web services and the portal
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.services import ws_login
 from gateway.services.accounts.delegation import FATURAMENTO, providers_for
 from gateway.services.gateway import Gateway
-from gateway.services.passwords import verify_md5_credential
+from gateway.services.passwords import is_recently_verified, verify_md5_credential
 from gateway.services.signatures import check_signature
 from gateway.tiss import codes
 from gateway.tiss.codes import FaultKind
@@ -103,6 +104,7 @@ class Facts:
     codes: list[str] = field(default_factory=list)
     signature_status: str | None = None  # services.signatures: verified | unverified | ...
     signature_detail: str | None = None
+    login_failure: ws_login.LoginFailure | None = None  # counted when the rejection is archived
 
 
 def check_message(
@@ -114,6 +116,7 @@ def check_message(
     *,
     principal: Principal | None = None,
     schema_view: Callable[[etree._Element], etree._Element] | None = None,
+    remote_addr: str | None = None,
 ) -> None:
     """Run every message-level check in the order the standard implies, filling `facts`.
     Raises Rejected on the first failure (schema errors are all reported at once)."""
@@ -132,7 +135,7 @@ def check_message(
     _check_hash(gw, message, facts)
     _check_destination(gw, header)
     if principal is None:
-        _authenticate(session, header, facts)
+        _authenticate(session, header, facts, remote_addr)
     else:
         facts.account = session.get(Account, principal.account_id)
         facts.provider = session.get(Provider, principal.provider_id)
@@ -200,16 +203,42 @@ def _check_destination(gw: Gateway, header: Header) -> None:
         )
 
 
-def _authenticate(session: Session, header: Header, facts: Facts) -> None:
-    if not header.login or header.senha is None:
-        # Still pay for one verification so a missing login is not faster than a wrong one.
-        verify_md5_credential(None, header.senha)
-        raise Rejected(
-            FaultKind.LOGIN_INVALIDO,
-            codes.SENDER_NOT_IDENTIFIED,
-            "login e senha do prestador (loginSenhaPrestador) não informados",
+def _authenticate(session: Session, header: Header, facts: Facts, remote_addr: str | None) -> None:
+    now = datetime.now(UTC)
+    login = (header.login or "").strip()
+    account = _find_ws_account(session, login) if login and header.senha is not None else None
+    stored = account.password_hash if ws_login.usable(account, now) else None
+    # A credential verified a moment ago skips the throttle query; anything else is checked
+    # against the per-address window first (a throttled address is refused whatever it sends).
+    if stored is not None and not is_recently_verified(stored, header.senha):
+        if ws_login.address_throttled(session, remote_addr, now):
+            stored = None
+    # One argon2 verification on every path, so timing tells an unknown login from nothing.
+    ok = verify_md5_credential(stored, header.senha)
+    if not ok or not (
+        account.kind == DELEGATE
+        or (account.provider is not None and account.provider.status == "approved")
+    ):
+        facts.login_failure = ws_login.LoginFailure(
+            login=login[:60],
+            account_id=account.id if stored is not None else None,
+            remote_addr=remote_addr,
         )
-    login = header.login.strip()
+        detail = (
+            "login ou senha inválidos"
+            if login
+            else "login e senha do prestador (loginSenhaPrestador) não informados"
+        )
+        raise Rejected(FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED, detail)
+    ws_login.record_success(session, account)
+    facts.account = account
+    # A delegate (Secretária/o) has no provider of its own: the sender check picks the one it
+    # acts for.
+    facts.provider = account.provider
+    facts.provider_id = account.provider_id
+
+
+def _find_ws_account(session: Session, login: str) -> Account | None:
     account = session.scalar(
         select(Account).where(Account.login == login, Account.kind.in_(("provider", DELEGATE)))
     )
@@ -219,19 +248,7 @@ def _authenticate(session: Session, header: Header, facts: Facts) -> None:
         account = session.scalar(
             select(Account).where(Account.cpf == login, Account.kind == DELEGATE)
         )
-    stored = account.password_hash if account is not None and account.active else None
-    if not verify_md5_credential(stored, header.senha) or not (
-        account.kind == DELEGATE
-        or (account.provider is not None and account.provider.status == "approved")
-    ):
-        raise Rejected(
-            FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED, "login ou senha inválidos"
-        )
-    facts.account = account
-    # A delegate (Secretária/o) has no provider of its own: the sender check picks the one it
-    # acts for.
-    facts.provider = account.provider
-    facts.provider_id = account.provider_id
+    return account
 
 
 def is_provider(provider: Provider | None, party: Party | None) -> bool:

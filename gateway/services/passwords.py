@@ -43,6 +43,14 @@ def _cache_entry(stored_hash: str, candidate: str) -> bytes:
     return hmac.new(_cache_key, f"{stored_hash}\0{candidate}".encode(), hashlib.sha256).digest()
 
 
+def is_recently_verified(stored_hash: str | None, md5_of_password: str | None) -> bool:
+    """Whether this credential verified against this stored hash a moment ago (no argon2)."""
+    if not stored_hash:
+        return False
+    entry = _cache_entry(stored_hash, (md5_of_password or "").strip().lower())
+    return _verified.get(entry, 0.0) > time.monotonic()
+
+
 def verify_md5_credential(stored_hash: str | None, md5_of_password: str | None) -> bool:
     """Constant-cost check; an unknown account (stored_hash None) still costs one verification."""
     candidate = (md5_of_password or "").strip().lower()

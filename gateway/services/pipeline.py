@@ -129,7 +129,14 @@ def _answer(gw, spec, inbound, message, handler, principal, schema_view, retry_o
         try:
             with gw.db.transaction() as session:
                 check_message(
-                    gw, session, spec, message, facts, principal=principal, schema_view=schema_view
+                    gw,
+                    session,
+                    spec,
+                    message,
+                    facts,
+                    principal=principal,
+                    schema_view=schema_view,
+                    remote_addr=inbound.remote_addr,
                 )
                 exchange = Exchange(gw, spec, session, inbound, message, facts, received_at)
                 return handler(exchange)

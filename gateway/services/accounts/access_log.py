@@ -14,6 +14,7 @@ from storage.portal_models import AccessLogEntry, PasswordResetToken, PortalSess
 LABELS = {
     "login_ok": "Acesso",
     "login_failed": "Tentativa de acesso sem sucesso",
+    "ws_login_failed": "Tentativa de acesso sem sucesso pelo web service",
     "login_refused_locked": "Tentativa com acesso bloqueado",
     "account_locked": "Acesso bloqueado por tentativas sem sucesso",
     "logout": "Saída",

@@ -1,0 +1,92 @@
+"""Lockout and throttling of the web-service login (loginSenhaPrestador).
+
+The account lock is the portal's (Segurança e Privacidade item 69: 5 failures in a row lock the
+account), so guessing through the web service and through the portal counts alike. On top of it,
+a client address with too many failed web-service logins in a short window is refused for a
+while, whatever login it tries. Every refusal looks the same from outside: LoginInvalido,
+"login ou senha inválidos", after one argon2 verification.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from gateway.services.accounts import access_log, policy
+from gateway.services.accounts.access_log import Origin
+from storage.models import Account
+from storage.portal_models import AccessLogEntry
+
+FAILED = "ws_login_failed"
+ADDRESS_WINDOW = timedelta(minutes=5)
+ADDRESS_MAX_FAILURES = 20
+
+
+@dataclass(frozen=True)
+class LoginFailure:
+    """A failed web-service login, kept until the rejection is archived (the message's own
+    transaction is rolled back, so the count is written with the archive record)."""
+
+    login: str
+    account_id: int | None  # None when the login is unknown, inactive or already locked
+    remote_addr: str | None
+
+
+def address_throttled(session: Session, remote_addr: str | None, now: datetime) -> bool:
+    if not remote_addr:
+        return False
+    failures = session.scalar(
+        select(func.count())
+        .select_from(AccessLogEntry)
+        .where(
+            AccessLogEntry.occurred_at > now - ADDRESS_WINDOW,
+            AccessLogEntry.event == FAILED,
+            AccessLogEntry.remote_addr == remote_addr[:64],
+        )
+    )
+    return failures >= ADDRESS_MAX_FAILURES
+
+
+def usable(account: Account | None, now: datetime) -> bool:
+    return (
+        account is not None and account.active and not policy.is_locked(account.locked_until, now)
+    )
+
+
+def record_failure(session: Session, failure: LoginFailure, now: datetime) -> None:
+    """Count the failure on the account (locking it at every 5th in a row) and in the access log,
+    where the per-address throttle reads it."""
+    origin = Origin(remote_addr=failure.remote_addr, user_agent="web service")
+    access_log.record(
+        session, FAILED, now, origin, account_id=failure.account_id, login=failure.login
+    )
+    if failure.account_id is None:
+        return
+    failures = session.scalar(
+        update(Account)
+        .where(Account.id == failure.account_id)
+        .values(failed_attempts=Account.failed_attempts + 1)
+        .returning(Account.failed_attempts)
+    )
+    if failures and failures % policy.MAX_FAILURES == 0:
+        session.execute(
+            update(Account)
+            .where(Account.id == failure.account_id)
+            .values(locked_until=now + policy.LOCK_TIME)
+        )
+        access_log.record(
+            session,
+            "account_locked",
+            now,
+            origin,
+            account_id=failure.account_id,
+            detail=f"{failures} tentativas sem sucesso no web service",
+        )
+
+
+def record_success(session: Session, account: Account) -> None:
+    """A successful login ends a run of failures; written only when there was one, so that the
+    common case costs no write."""
+    if account.failed_attempts:
+        session.execute(update(Account).where(Account.id == account.id).values(failed_attempts=0))
