@@ -100,6 +100,8 @@ class Message(Base):
     """Every message received, accepted or not, with the answer given. Append-only."""
 
     __tablename__ = "messages"
+    # A provider's messages newest first (the portal's "Consultar Arquivos"), read page by page.
+    __table_args__ = (Index("ix_messages_provider_id_id", "provider_id", "id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -132,6 +134,8 @@ class Message(Base):
     # (XAdES or XML-DSig), what revocation checking found, or why it was refused.
     signature_status: Mapped[str | None] = mapped_column(String(20))
     signature_detail: Mapped[str | None] = mapped_column(Text)
+    # The name of the file a provider uploaded in the portal (None for web-service messages).
+    file_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class Lot(Base):
@@ -329,4 +333,4 @@ class PaymentAdjustment(Base):
 
 # The portal's tables live in their own module; importing it here registers them on Base.metadata
 # wherever the models are loaded (migrations, tests wiping tables).
-from storage import portal_models  # noqa: E402, F401
+from storage import portal_models, typed_models  # noqa: E402, F401

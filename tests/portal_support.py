@@ -135,6 +135,13 @@ def candidate_in_final_review(gw, staff_id: int, document: str = CANDIDATE_CNPJ)
     moment = now()
     request_id = request_of(gw, account)
     queue.decide(gw.db, staff_id, request_id, "pre_approve", "Envie os documentos.", moment)
+    final_steps(gw, account)
+    return account
+
+
+def final_steps(gw, account: int) -> None:
+    """What a pre-approved candidate fills in and sends for the final approval."""
+    moment = now()
     steps.save_complementary(
         gw.db,
         account,
@@ -150,7 +157,6 @@ def candidate_in_final_review(gw, staff_id: int, document: str = CANDIDATE_CNPJ)
     for doc_type in ("curriculo_crm", "cnpj", "alvara_funcionamento", "contrato_social"):
         documents.upload(gw.db, account, doc_type, f"{doc_type}.pdf", PDF, 10_000_000, moment)
     steps.submit_final(gw.db, account, moment)
-    return account
 
 
 def request_of(gw, account: int) -> int:

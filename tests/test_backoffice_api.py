@@ -40,6 +40,10 @@ OPERATIONS = {
     "registrarAnalise",
     "registrarPagamento",
     "carregarBeneficiarios",
+    "listarSolicitacoesCredenciamento",
+    "obterSolicitacaoCredenciamento",
+    "obterDocumentoCredenciamento",
+    "decidirSolicitacaoCredenciamento",
 }
 SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 BAD_LOGIN = "login ou senha inválidos"

@@ -124,3 +124,39 @@ def test_wrong_password_exits_1(gw, run, server_url):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "recusado (AutenticacaoInvalida): login ou senha inválidos" in done.stderr
+
+
+def test_credentialing_queue(gw, run, tmp_path):
+    from tests import portal_support as ps
+
+    staff_id = ps.account_id(gw, STAFF.login)
+    account = ps.candidate_in_final_review(gw, staff_id)
+    request_id = ps.request_of(gw, account)
+
+    out = run("credentialing_queue.py", "list")
+    assert f"{request_id:>6}  {ps.CANDIDATE_CNPJ}  final_review" in out
+    assert "Clínica Exemplo Ltda" in out and "1 solicitação(ões)" in out
+
+    out = run("credentialing_queue.py", "show", str(request_id), "--save", str(tmp_path / "docs"))
+    assert f"solicitação {request_id}: Clínica Exemplo Ltda" in out
+    assert "situação: final_review - Aguardando aprovação final" in out
+    assert "responsável técnico: Dr. João Lima CRM 123456/DF" in out
+    assert f"aprovar_pre_cadastro -> pre_approved  ({STAFF.login}) - Envie os documentos." in out
+    assert f"código sugerido: CRD{request_id:06d}" in out
+    saved = sorted((tmp_path / "docs").iterdir())
+    assert len(saved) == 4 and all(f.read_bytes() == ps.PDF for f in saved)
+
+    out = run("credentialing_queue.py", "decide", str(request_id), "reprovar", expect=1)
+    assert "recusado (RequisicaoInvalida): motivo: Escreva o motivo" in out
+
+    out = run("credentialing_queue.py", "decide", str(request_id), "aprovar_credenciamento",
+              "--code", "CLIN0042", "--reason", "Bem-vindo à rede.", auth="basic")
+    assert "decisão registrada: aprovar_credenciamento" in out
+    assert "codigoPrestadorNaOperadora: CLIN0042" in out
+    with gw.db.reading() as s:
+        code = s.scalar(
+            select(models.Provider.codigo_na_operadora).where(
+                models.Provider.cnpj == ps.CANDIDATE_CNPJ
+            )
+        )
+    assert code == "CLIN0042"

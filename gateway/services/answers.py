@@ -104,6 +104,7 @@ def new_record(
         detail=facts.detail,
         signature_status=facts.signature_status,
         signature_detail=facts.signature_detail,
+        file_name=inbound.file_name,
     )
 
 

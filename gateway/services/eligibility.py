@@ -45,6 +45,12 @@ def check_card(session: Session, today: date, numero_carteira: str) -> Eligibili
     )
 
 
+def card_status(gw: Gateway, numero_carteira: str) -> Eligibility | None:
+    """The portal's "Elegibilidade": the same decision the web service answers, for today."""
+    with gw.db.reading() as session:
+        return check_card(session, gw.local(gw.utcnow()).date(), numero_carteira)
+
+
 def _handle(ex: Exchange) -> Answer:
     request = eligibility_request(ex.message)
     ex.require_own(request.prestador)

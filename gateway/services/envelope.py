@@ -7,11 +7,14 @@ from gateway.tiss import codes
 from gateway.tiss.codes import FaultKind
 
 
-def reject_unreadable(gw: Gateway, spec: ServiceSpec, inbound: Inbound, reason: str) -> Answer:
-    """Archive the bytes as received and answer SchemaInvalido with 5002."""
+def reject_unreadable(
+    gw: Gateway, spec: ServiceSpec, inbound: Inbound, reason: str, facts: Facts | None = None
+) -> Answer:
+    """Archive the bytes as received and answer SchemaInvalido with 5002. `facts` carries what
+    is known anyway (the portal knows the provider of an upload)."""
     rejection = Rejected(
         FaultKind.SCHEMA_INVALIDO,
         codes.XML_NOT_VALIDATED,
         f"{codes.describe(codes.XML_NOT_VALIDATED)}: {reason}",
     )
-    return record_rejection(gw, spec, inbound, Facts(), rejection, gw.utcnow())
+    return record_rejection(gw, spec, inbound, facts or Facts(), rejection, gw.utcnow())

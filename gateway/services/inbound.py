@@ -58,6 +58,7 @@ class Inbound:
     remote_addr: str | None = None
     endpoint_version: str | None = None
     declared_charset: str = "UTF-8"
+    file_name: str | None = None  # the portal's upload: the name of the file sent
 
     @property
     def answer_charset(self) -> str:
@@ -120,6 +121,10 @@ def check_message(
 ) -> None:
     """Run every message-level check in the order the standard implies, filling `facts`.
     Raises Rejected on the first failure (schema errors are all reported at once)."""
+    if principal is not None:
+        # The portal knows who sends before reading the file: a file refused by an early check
+        # is still archived as that provider's, so it shows in its "Consultar Arquivos".
+        facts.provider_id = principal.provider_id
     _check_root(spec, message)
     _check_version(gw, message, facts)
     _check_schema(message if schema_view is None else schema_view(message), facts)
@@ -140,7 +145,7 @@ def check_message(
         facts.account = session.get(Account, principal.account_id)
         facts.provider = session.get(Provider, principal.provider_id)
         facts.provider_id = principal.provider_id
-    _check_sender(gw, session, header, facts)
+    _check_sender(gw, session, header, facts, delegated=principal is None)
     _check_signature(gw, message, facts)
 
 
@@ -263,10 +268,14 @@ def is_provider(provider: Provider | None, party: Party | None) -> bool:
     return bool(own) and party.value.upper() == own.upper()
 
 
-def _check_sender(gw: Gateway, session: Session, header: Header, facts: Facts) -> None:
+def _check_sender(
+    gw: Gateway, session: Session, header: Header, facts: Facts, *, delegated: bool = True
+) -> None:
     if is_provider(facts.provider, header.origem):
         return
-    if facts.account is not None and facts.account.kind == DELEGATE:
+    # In the portal a delegate has already chosen the provider it acts for (the principal's):
+    # a file of another provider it also works for is refused like any other.
+    if delegated and facts.account is not None and facts.account.kind == DELEGATE:
         # A delegate may send for a provider that gave it Faturamento, and for no other.
         for provider in providers_for(session, facts.account, FATURAMENTO, gw.utcnow()):
             if is_provider(provider, header.origem):

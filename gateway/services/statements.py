@@ -3,11 +3,12 @@ analysis of up to 30 protocols, or the payments of a date or competência. Only 
 provider's own protocols and payments are ever read."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 
 from lxml import etree
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from gateway.services.answers import Answer
 from gateway.services.gateway import Gateway
@@ -16,6 +17,7 @@ from gateway.services.pipeline import Exchange, run_service
 from gateway.services.views import find_protocol, protocol_view
 from gateway.tiss import codes
 from gateway.tiss import statements as tiss_statements
+from gateway.tiss.lote import ODONTO
 from gateway.tiss.requests import StatementRequest, statement_request
 from gateway.tiss.statements import (
     KIND_ANALYSIS,
@@ -57,14 +59,21 @@ def _handle(ex: Exchange) -> Answer:
 
 
 def _parties(ex: Exchange) -> StatementParties:
-    operator = ex.session.scalar(select(models.Operator).limit(1))
+    return statement_parties(ex.gw, ex.session, ex.provider, ex.gw.local(ex.received_at).date())
+
+
+def statement_parties(
+    gw: Gateway, session: Session, provider: models.Provider, today: date
+) -> StatementParties:
+    """Who issues a statement and to whom: the same for the web service and the portal."""
+    operator = session.scalar(select(models.Operator).limit(1))
     return StatementParties(
-        registro_ans=ex.gw.registro_ans(),
+        registro_ans=gw.registro_ans(),
         nome_operadora=operator.name if operator else "OPERADORA",
         cnpj_operadora=(operator.cnpj if operator and operator.cnpj else "00000000000000"),
-        codigo_prestador=ex.provider.codigo_na_operadora,
-        cnes=ex.provider.cnes,
-        data_emissao=ex.gw.local(ex.received_at).date(),
+        codigo_prestador=provider.codigo_na_operadora,
+        cnes=provider.cnes,
+        data_emissao=today,
     )
 
 
@@ -73,12 +82,18 @@ def analysis_statement_number(protocol_numero: str) -> str:
     return f"AC{protocol_numero}"
 
 
-def _analysis(ex: Exchange, request: StatementRequest) -> Answer:
-    found = [
-        find_protocol(ex.session, ex.provider.id, n) for n in dict.fromkeys(request.protocolos)
-    ]
+def analysed_protocols(
+    session: Session, provider_id: int, numeros: Iterable[str]
+) -> tuple[list[models.Protocol], list[models.Protocol]]:
+    """The provider's own protocols among `numeros` (others' are left out as if they did not
+    exist), and those of them the operator has analysed."""
+    found = [find_protocol(session, provider_id, n) for n in dict.fromkeys(numeros)]
     found = [p for p in found if p is not None]
-    analysed = [p for p in found if p.analyzed_at is not None]
+    return found, [p for p in found if p.analyzed_at is not None]
+
+
+def _analysis(ex: Exchange, request: StatementRequest) -> Answer:
+    found, analysed = analysed_protocols(ex.session, ex.provider.id, request.protocolos)
     if analysed:
         statements = [
             (analysis_statement_number(p.numero), protocol_view(ex.gw, ex.session, p))
@@ -117,9 +132,12 @@ def _pending(ex: Exchange, kind: str, numero: str | None, status: int, tipo: str
 
 
 def payment_statement_number(request: StatementRequest, provider_id: int) -> str:
-    period = (
-        request.data_pagamento.strftime("%Y%m%d") if request.data_pagamento else request.competencia
-    )
+    return statement_number(request.data_pagamento, request.competencia, provider_id)
+
+
+def statement_number(data_pagamento: date | None, competencia: str | None, provider_id: int) -> str:
+    """Stable per provider and period: the web service and the portal print the same number."""
+    period = data_pagamento.strftime("%Y%m%d") if data_pagamento else competencia
     return f"PG{period}-{provider_id}"[:20]
 
 
@@ -133,7 +151,9 @@ def _payment(ex: Exchange, request: StatementRequest) -> Answer:
             codes=[codes.MESSAGE_OUT_OF_STANDARD],
             detail=description,
         )
-    payments = find_payments(ex, request.data_pagamento, request.competencia)
+    payments = find_payments(
+        ex.session, ex.provider.id, request.data_pagamento, request.competencia
+    )
     if not payments:
         return _pending(ex, KIND_PAYMENT, None, STATUS_EM_ANALISE, TIPO_PAGAMENTO)
     views = [payment_view(ex.gw, p) for p in payments]
@@ -146,11 +166,18 @@ def _payment(ex: Exchange, request: StatementRequest) -> Answer:
 
 
 def find_payments(
-    ex: Exchange, data_pagamento: date | None, competencia: str | None
+    session: Session,
+    provider_id: int,
+    data_pagamento: date | None,
+    competencia: str | None,
+    *,
+    odonto: bool = False,
 ) -> list[models.Payment]:
+    """The provider's payments on a date or for a competência (AAAAMM), médicos or, with
+    `odonto`, odontológicos (a payment is odontológico when every guide it pays is a guiaOdonto)."""
     query = (
         select(models.Payment)
-        .where(models.Payment.provider_id == ex.provider.id)
+        .where(models.Payment.provider_id == provider_id)
         .options(
             selectinload(models.Payment.lines).selectinload(models.PaymentLine.guide),
             selectinload(models.Payment.lines)
@@ -165,7 +192,14 @@ def find_payments(
         conditions.append(models.Payment.data_pagamento == data_pagamento)
     if competencia is not None:
         conditions.append(models.Payment.competencia == competencia)
-    return list(ex.session.scalars(query.where(or_(*conditions))).all()) if conditions else []
+    if not conditions:
+        return []
+    payments = session.scalars(query.where(or_(*conditions))).all()
+    return [p for p in payments if is_odonto(p) == odonto]
+
+
+def is_odonto(payment: models.Payment) -> bool:
+    return bool(payment.lines) and all(line.guide.guide_type == ODONTO for line in payment.lines)
 
 
 def payment_view(gw: Gateway, payment: models.Payment) -> PaymentView:

@@ -6,12 +6,12 @@ loginSenhaPrestador, so the sender check compares the file's origem with that us
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway.services.answers import Answer
 from gateway.services.envelope import reject_unreadable
 from gateway.services.gateway import Gateway
-from gateway.services.inbound import Inbound, Principal
+from gateway.services.inbound import Facts, Inbound, Principal
 from gateway.services.lots import LOTE_GUIAS_FILE, receive_lot
 from gateway.tiss.friendly import explain_line
 from gateway.tiss.xmlsafe import UnsafeXml, parse_untrusted
@@ -40,27 +40,33 @@ def upload_lot_file(
     *,
     remote_addr: str | None = None,
     request_id: str | None = None,
+    file_name: str | None = None,
 ) -> UploadResult:
     inbound = Inbound(
         raw=data,
         channel=CHANNEL,
         request_id=request_id or uuid.uuid4().hex,
         remote_addr=remote_addr,
+        file_name=clean_file_name(file_name),
     )
     try:
         parsed = parse_untrusted(data, gw.settings.xml_limits)
     except UnsafeXml as exc:
-        answer = reject_unreadable(gw, LOTE_GUIAS_FILE, inbound, exc.reason)
+        known = Facts(provider_id=principal.provider_id)
+        answer = reject_unreadable(gw, LOTE_GUIAS_FILE, inbound, exc.reason, known)
         return UploadResult(answer, (answer.fault_string,))
-    inbound = Inbound(
-        raw=data,
-        channel=CHANNEL,
-        request_id=inbound.request_id,
-        remote_addr=remote_addr,
-        declared_charset=parsed.declared_encoding,
-    )
+    inbound = replace(inbound, declared_charset=parsed.declared_encoding)
     answer = receive_lot(gw, inbound, parsed.root, principal, spec=LOTE_GUIAS_FILE)
     return UploadResult(answer, occurrences(answer))
+
+
+def clean_file_name(name: str | None) -> str | None:
+    """The base name a browser sent, without folders or control characters, at most 200."""
+    if not name:
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if c.isprintable()).strip()
+    return base[:200] or None
 
 
 def occurrences(answer: Answer) -> tuple[str, ...]:

@@ -110,10 +110,18 @@ class SchemaSet:
     def glosa_codes(self) -> frozenset[str]:
         """The table-38 codes this version's dm_tipoGlosa accepts (they differ by version:
         3291 PROTOCOLO NÃO LOCALIZADO, for one, is not in 4.02.00)."""
+        return self.domain("dm_tipoGlosa")
+
+    @cached_property
+    def _simple_types(self) -> etree._ElementTree:
         path = self.directory / f"tissSimpleTypes{version_file_tag(self.version)}.xsd"
-        tree = etree.parse(str(path), _schema_parser())
-        values = tree.xpath(
-            "//xs:simpleType[@name='dm_tipoGlosa']//xs:enumeration/@value",
+        return etree.parse(str(path), _schema_parser())
+
+    def domain(self, type_name: str) -> frozenset[str]:
+        """The values an enumerated simple type of this version accepts (dm_CBOS, dm_UF, ...)."""
+        values = self._simple_types.xpath(
+            "//xs:simpleType[@name=$name]//xs:enumeration/@value",
+            name=type_name,
             namespaces={"xs": "http://www.w3.org/2001/XMLSchema"},
         )
         return frozenset(v for v in values if v)

@@ -11,7 +11,7 @@ import filetype
 from sqlalchemy import select
 
 from gateway.services.credentialing import catalog, records
-from gateway.services.validation import InvalidInput, invalid
+from gateway.services.validation import invalid
 from storage.db import Database
 from storage.models import Account
 from storage.portal_models import CredentialingDocument, CredentialingRequest
@@ -24,6 +24,8 @@ class DocumentFile:
     file_name: str
     content_type: str
     content: bytes
+    doc_type: str
+    sha256: str
 
 
 def detect(content: bytes) -> str | None:
@@ -97,11 +99,13 @@ def fetch(db: Database, viewer_id: int, document_id: int) -> DocumentFile:
         ).first()
         viewer = session.get(Account, viewer_id)
         if found is None or viewer is None:
-            raise InvalidInput({"document": "Documento não encontrado."})
+            raise records.NotFound("document", "Documento não encontrado.")
         document, owner = found
         if viewer.kind != "staff" and viewer.id != owner:
-            raise InvalidInput({"document": "Documento não encontrado."})
+            raise records.NotFound("document", "Documento não encontrado.")
         content = document.content
         if hashlib.sha256(content).hexdigest() != document.sha256:
             raise RuntimeError(f"document {document.id}: content does not match its SHA-256")
-        return DocumentFile(document.file_name, document.content_type, content)
+        return DocumentFile(
+            document.file_name, document.content_type, content, document.doc_type, document.sha256
+        )

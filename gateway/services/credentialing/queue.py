@@ -15,7 +15,7 @@ from gateway.services.accounts.policy import aware
 from gateway.services.credentialing import catalog, records
 from gateway.services.credentialing.views import RequestView
 from gateway.services.mail import Mailer
-from gateway.services.validation import InvalidInput, invalid
+from gateway.services.validation import invalid
 from storage.db import Database
 from storage.models import Account, Provider
 from storage.portal_models import CredentialingRequest
@@ -83,7 +83,7 @@ def detail(db: Database, request_id: int) -> RequestView:
     with db.reading() as session:
         row = session.get(CredentialingRequest, request_id)
         if row is None:
-            raise InvalidInput({"request": "Solicitação não encontrada."})
+            raise records.NotFound("request", "Solicitação não encontrada.")
         return records.view(session, row)
 
 
@@ -123,7 +123,7 @@ def decide(
             raise invalid("action", "Somente a equipe da operadora decide solicitações.")
         row = session.get(CredentialingRequest, request_id, with_for_update=True)
         if row is None:
-            raise InvalidInput({"request": "Solicitação não encontrada."})
+            raise records.NotFound("request", "Solicitação não encontrada.")
         if row.status not in applies_to:
             raise records.NotAllowed(
                 f"Esta decisão não se aplica a uma solicitação “{catalog.STATUS[row.status]}”."

@@ -21,6 +21,13 @@ class NotAllowed(InvalidInput):
         super().__init__({"status": message})
 
 
+class NotFound(InvalidInput):
+    """The request or document named does not exist (or is not the viewer's to see)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__({field: message})
+
+
 def own_request(session: Session, account_id: int, *, lock: bool = False) -> CredentialingRequest:
     query = select(CredentialingRequest).where(CredentialingRequest.account_id == account_id)
     if lock:

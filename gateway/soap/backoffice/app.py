@@ -21,7 +21,7 @@ from spyne.server.wsgi import WsgiApplication
 from gateway.services.backoffice.errors import BackOfficeError, ErrorKind
 from gateway.services.backoffice.staff import BAD_LOGIN, StaffPrincipal, authenticate_staff
 from gateway.services.gateway import Gateway
-from gateway.soap.backoffice import commands, queries
+from gateway.soap.backoffice import commands, credentialing, queries
 from gateway.soap.backoffice.auth import (
     MISSING,
     Credentials,
@@ -55,6 +55,7 @@ OPERATIONS: dict[str, Operation] = {
     "registrarAnalise": commands.registrar_analise,
     "registrarPagamento": commands.registrar_pagamento,
     "carregarBeneficiarios": commands.carregar_beneficiarios,
+    **credentialing.OPERATIONS,
 }
 
 CATEGORIES = {

@@ -1,0 +1,70 @@
+"""Envio de Arquivo XML (seed 004, 7.1) and Consultar Arquivos (7.2): the upload goes through
+the same use case as tissLoteGuias; the listing shows every message the provider sent."""
+
+from flask import Blueprint, abort, render_template, request
+
+from gateway.portal.context import Portal
+from gateway.portal.provider.area import acting, area, download
+from gateway.services.provider_area import access, files
+from gateway.services.provider_area.paging import page_number
+from gateway.services.uploads import upload_lot_file
+
+
+def register(bp: Blueprint, portal: Portal) -> None:
+    def limit() -> int:
+        return portal.gw.settings.max_message_bytes
+
+    @bp.route("/envio-xml", methods=["GET", "POST"])
+    @area(portal, access.UPLOAD)
+    def upload():
+        if request.method == "GET":
+            return render_template("portal/area/upload.html", limit=limit(), result=None)
+        sent = request.files.get("arquivo")
+        data = sent.read(limit() + 1) if sent else b""
+        if not data:
+            error = "Escolha o arquivo XML a enviar."
+        elif len(data) > limit():
+            error = "O arquivo é maior que o permitido."
+        else:
+            error = None
+        if error:
+            return render_template(
+                "portal/area/upload.html", limit=limit(), result=None, error=error
+            ), 422
+        result = upload_lot_file(
+            portal.gw,
+            data,
+            acting().principal,
+            remote_addr=request.remote_addr,
+            request_id=request.headers.get("X-Request-Id"),
+            file_name=sent.filename,
+        )
+        return render_template(
+            "portal/area/upload.html",
+            limit=limit(),
+            result=result,
+            file_name=sent.filename,
+        ), (200 if result.accepted else 422)
+
+    @bp.get("/arquivos", endpoint="files")
+    @area(portal, access.FILES)
+    def files_page():
+        number = page_number(request.args.get("pagina"))
+        page = files.list_files(portal.db, acting().provider_id, number)
+        return render_template("portal/area/files.html", page=page)
+
+    @bp.get("/arquivos/<int:message_id>")
+    @area(portal, access.FILES)
+    def file_detail(message_id: int):
+        detail = files.file_detail(portal.gw, acting().provider_id, message_id)
+        if detail is None:
+            abort(404)
+        return render_template("portal/area/file_detail.html", d=detail)
+
+    @bp.get("/arquivos/<int:message_id>/<any(enviado, retorno):which>")
+    @area(portal, access.FILES)
+    def file_download(message_id: int, which: str):
+        found = files.raw_file(portal.db, acting().provider_id, message_id, which)
+        if found is None:
+            abort(404)
+        return download(found.content, found.file_name, "application/xml")

@@ -1,0 +1,149 @@
+"""The protocol reports as Excel workbooks (openpyxl): the same rows as the PDFs, with numbers
+kept as numbers so the billing clerk can sum and filter them."""
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from gateway.services.provider_area.protocols import ProtocolSummary
+from gateway.tiss.codes import describe
+
+MONEY = '"R$" #,##0.00'
+_BOLD = Font(bold=True)
+_HEAD = PatternFill("solid", fgColor="EEF3F9")
+
+
+def _header(sheet, summary: ProtocolSummary, title: str) -> None:
+    view = summary.view
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for label, value in (
+        ("Operadora", f"{summary.operator_name} (Registro ANS {summary.registro_ans or '—'})"),
+        ("Prestador", f"{summary.provider_name} ({view.codigo_prestador})"),
+        ("Protocolo", view.numero),
+        ("Lote", view.numero_lote),
+        ("Tipo de guia", summary.guide_type_label),
+        ("Situação", f"{view.status} - {summary.status_label}"),
+    ):
+        sheet.append([label, value])
+        sheet.cell(sheet.max_row, 1).font = _BOLD
+    sheet.append([])
+
+
+def _table(sheet, header: Sequence[str], rows: Sequence[Sequence], money_columns: set[int]):
+    sheet.append(list(header))
+    first = sheet.max_row
+    for cell in sheet[first]:
+        cell.font, cell.fill = _BOLD, _HEAD
+    for row in rows:
+        sheet.append(list(row))
+        for column in money_columns:
+            sheet.cell(sheet.max_row, column).number_format = MONEY
+    sheet.freeze_panes = sheet.cell(first + 1, 1)
+    for index, title in enumerate(header, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(12, len(title) + 4)
+
+
+def _bytes(book: Workbook, generated_at: datetime) -> bytes:
+    book.properties.creator = "tiss-gateway · Portal do Prestador"
+    book.properties.created = generated_at.replace(tzinfo=None)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def analytic(summary: ProtocolSummary, generated_at: datetime) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Analítico"
+    _header(sheet, summary, "Relatório de Protocolo – Analítico")
+    rows = []
+    for guide in summary.view.guides:
+        for item in guide.items:
+            rows.append(
+                [
+                    guide.numero_guia_prestador,
+                    guide.numero_carteira,
+                    item.sequencial,
+                    item.data_realizacao,
+                    item.codigo_tabela,
+                    item.codigo_procedimento,
+                    item.descricao,
+                    float(item.quantidade),
+                    item.valor_informado,
+                    item.valor_processado,
+                    item.valor_liberado,
+                    "; ".join(f"{g.code} {describe(g.code)}" for g in item.glosas),
+                ]
+            )
+        for glosa in guide.glosas:
+            rows.append(
+                [
+                    guide.numero_guia_prestador,
+                    guide.numero_carteira,
+                    None,
+                    None,
+                    None,
+                    None,
+                    "Glosa da guia",
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"{glosa.code} {describe(glosa.code)} ({glosa.valor:.2f})",
+                ]
+            )
+    _table(
+        sheet,
+        [
+            "Guia",
+            "Carteira",
+            "Item",
+            "Data",
+            "Tabela",
+            "Código",
+            "Descrição",
+            "Quantidade",
+            "Informado",
+            "Processado",
+            "Liberado",
+            "Glosas",
+        ],
+        rows,
+        {9, 10, 11},
+    )
+    return _bytes(book, generated_at)
+
+
+def synthetic(summary: ProtocolSummary, generated_at: datetime) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Sintético"
+    _header(sheet, summary, "Relatório de Protocolo – Sintético")
+    view = summary.view
+    rows = [
+        [
+            g.numero_guia_prestador,
+            g.numero_carteira,
+            g.data_realizacao,
+            g.valor_informado,
+            g.processado,
+            g.glosado,
+            g.liberado,
+        ]
+        for g in view.guides
+    ]
+    rows.append(["Total", None, None, view.informado, view.processado, view.glosado, view.liberado])
+    _table(
+        sheet,
+        ["Guia", "Carteira", "Atendimento", "Informado", "Processado", "Glosado", "Liberado"],
+        rows,
+        {4, 5, 6, 7},
+    )
+    for cell in sheet[sheet.max_row]:
+        cell.font = _BOLD
+    return _bytes(book, generated_at)
