@@ -172,3 +172,31 @@ def io_bytes(content: bytes):
     import io
 
     return io.BytesIO(content)
+
+
+def make_delegate(
+    gw, provider_cnpj: str, roles: list[str], *, cpf: str = DELEGATE_CPF,
+    email: str = DELEGATE_EMAIL,
+) -> int:
+    """A Secretária/o account with an accepted delegation of `roles` from the provider whose
+    account logs in with `provider_cnpj`, made by the use cases; returns the delegate's id."""
+    from gateway.services.accounts import delegation
+    from gateway.services.accounts import registration as accounts
+
+    moment = now()
+    form = {
+        "cpf": cpf,
+        "email": email,
+        "email_confirm": email,
+        "name": "Ana Secretária",
+        "password": DELEGATE_PASSWORD,
+        "password_confirm": DELEGATE_PASSWORD,
+        "terms": "on",
+    }
+    delegate = accounts.register_delegate(gw.db, form, moment, ORIGIN)
+    with gw.db.reading() as session:
+        provider_account = session.scalar(select(Account).where(Account.login == provider_cnpj))
+        inviter, provider_id = provider_account.id, provider_account.provider_id
+    invitation = delegation.invite(gw.db, inviter, provider_id, email, roles, moment)
+    delegation.respond(gw.db, delegate, invitation, True, None, moment)
+    return delegate

@@ -13,7 +13,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from gateway.config import ConfigError
-from gateway.portal import account, candidate, context, filters, public, staff
+from gateway.portal import account, candidate, context, filters, provider, public, staff
 from gateway.services.accounts.sessions import SessionExpired, resume
 from gateway.services.gateway import Gateway
 from gateway.services.mail import Mailer
@@ -47,7 +47,7 @@ def init_portal(app: Flask, gw: Gateway) -> None:
         static_folder="static",
         static_url_path="/static",
     )
-    for child in (public, account, candidate, staff):
+    for child in (public, account, candidate, staff, provider):
         root.register_blueprint(child.blueprint(portal))
     _hooks(root, portal, csrf)
     filters.register(app, gw)

@@ -53,8 +53,9 @@ def user() -> CurrentUser | None:
 def home_url(current: CurrentUser) -> str:
     if current.kind == "staff":
         return url_for("portal.staff.queue")
-    if current.kind == "delegate":
-        return url_for("portal.account.relationships")
+    # The provider area sends a delegate without a delegation in force to Relacionamentos.
+    if current.kind == "delegate" or current.provider_id:
+        return url_for("portal.prestador.home")
     return url_for("portal.candidate.overview")
 
 

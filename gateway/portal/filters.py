@@ -1,7 +1,7 @@
 """Jinja helpers: Brazilian dates and times, CPF/CNPJ with punctuation, labels of codes, sizes."""
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 
 from flask import Flask
@@ -12,6 +12,7 @@ from gateway.services.accounts import policy
 from gateway.services.credentialing import catalog
 from gateway.services.gateway import Gateway
 from gateway.services.validation import UFS
+from gateway.tiss.codes import describe as describe_code
 from storage.models import Operator
 
 
@@ -35,6 +36,23 @@ def format_size(size: int) -> str:
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
     return f"{max(1, round(size / 1024))} KB"
+
+
+def format_money(value) -> str:
+    """R$ 1.234,56"""
+    if value is None:
+        return "—"
+    text = f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"R$ {text}"
+
+
+def format_day(value) -> str:
+    """A date (or an ISO date string) as DD/MM/AAAA."""
+    if not value:
+        return "—"
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return value.strftime("%d/%m/%Y")
 
 
 def pick(source, name: str):
@@ -63,6 +81,8 @@ def register(app: Flask, gw: Gateway) -> None:
         phone=format_phone,
         label=lambda code, mapping: mapping.get(code, code or "—") if code else "—",
         pick=pick,
+        money=format_money,
+        day=format_day,
     )
     app.jinja_env.globals.update(
         catalog=catalog,
@@ -70,4 +90,6 @@ def register(app: Flask, gw: Gateway) -> None:
         operator_name=operator_name,
         csrf_token=generate_csrf,
         ufs={uf: uf for uf in UFS},
+        # Table-38 descriptions, for glosas and eligibility reasons shown to providers.
+        describe_code=describe_code,
     )

@@ -53,6 +53,19 @@ def day(value: date | datetime | None) -> str:
     return value.strftime("%d/%m/%Y") if value is not None else "—"
 
 
+def iso_day(text: str | None) -> str:
+    """A TISS date (AAAA-MM-DD) as DD/MM/AAAA; anything else as it came."""
+    try:
+        return date.fromisoformat(text).strftime("%d/%m/%Y") if text else "—"
+    except ValueError:
+        return text
+
+
+def quantity(value: Decimal) -> str:
+    """1.0000 -> 1; 1.5000 -> 1,5."""
+    return format(value.normalize(), "f").replace(".", ",")
+
+
 def moment(value: datetime | None) -> str:
     return value.strftime("%d/%m/%Y %H:%M") if value is not None else "—"
 

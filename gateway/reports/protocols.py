@@ -3,7 +3,7 @@ reports (analítico: every guide, item and glosa; sintético: one line per guide
 
 from datetime import datetime
 
-from gateway.reports.pdf import SMALL, Report, document, moment, money
+from gateway.reports.pdf import SMALL, Report, document, iso_day, moment, money, quantity
 from gateway.services.provider_area.protocols import ProtocolSummary
 from gateway.tiss.codes import describe
 from gateway.tiss.views import ProtocolView
@@ -61,7 +61,7 @@ def capa_de_lote(summary: ProtocolSummary, generated_at: datetime) -> bytes:
             [
                 g.numero_guia_prestador,
                 g.numero_carteira,
-                g.data_realizacao or "—",
+                iso_day(g.data_realizacao),
                 money(g.valor_informado),
                 money(g.glosado),
                 money(g.liberado),
@@ -115,11 +115,11 @@ def analytic(summary: ProtocolSummary, generated_at: datetime) -> bytes:
             [
                 [
                     item.sequencial,
-                    item.data_realizacao or "—",
+                    iso_day(item.data_realizacao),
                     item.codigo_tabela,
                     item.codigo_procedimento,
                     item.descricao,
-                    f"{item.quantidade:g}",
+                    quantity(item.quantidade),
                     money(item.valor_informado),
                     money(item.valor_processado),
                     money(item.valor_liberado),

@@ -227,10 +227,10 @@ def save_guide(
             guide = read_consulta(values, schema.domain, gw.local(now).date())
         except GuideInvalid as exc:
             raise InvalidInput(exc.errors) from None
-        target = _target(session, row, guide, guide_id, now, principal.account_id)
         nome = session.scalar(
             select(Beneficiary.name).where(Beneficiary.numero_carteira == guide.numero_carteira)
         )
+        target = _target(row, guide, guide_id, now, principal.account_id)
         target.numero_guia_prestador = guide.numero_guia_prestador
         target.numero_carteira = guide.numero_carteira
         target.nome_beneficiario = nome
@@ -242,7 +242,10 @@ def save_guide(
         return SavedGuide(target.id, nome)
 
 
-def _target(session, row, guide: ConsultaGuide, guide_id, now, account_id) -> TypedGuide:
+def _target(
+    row: TypedProtocol, guide: ConsultaGuide, guide_id: int | None, now: datetime, account_id: int
+) -> TypedGuide:
+    """The guide to write: `guide_id` of this protocol, or a new one (a number used once)."""
     clash = next(
         (
             g

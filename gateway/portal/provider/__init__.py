@@ -16,6 +16,10 @@ def blueprint(portal: Portal) -> Blueprint:
 
     @bp.context_processor
     def area_context():
-        return {"area_menu": area.menu(), "acting": area.current()}
+        return {
+            "area_menu": area.menu(),
+            "acting": area.current(),
+            "acting_several": len(area.known_choices()) > 1,
+        }
 
     return bp

@@ -41,6 +41,11 @@ def current() -> Acting | None:
     return g.get("acting")
 
 
+def known_choices() -> tuple[Acting, ...]:
+    """The choices already read in this request (none read: none shown)."""
+    return g.get("acting_choices", ())
+
+
 def area(portal: Portal, feature: str) -> Callable:
     """A page of the provider area: a live session, a provider to act for, a role that opens
     `feature`. Another provider's records are never reachable: every use case below is scoped to
@@ -53,8 +58,10 @@ def area(portal: Portal, feature: str) -> Callable:
             found = choices(portal)
             if not found:
                 # Not (or no longer) credentialed, or no delegation in force.
-                target = "portal.candidate.overview" if user().kind == "provider" else (
-                    "portal.account.relationships"
+                target = (
+                    "portal.candidate.overview"
+                    if user().kind == "provider"
+                    else ("portal.account.relationships")
                 )
                 return redirect(url_for(target))
             chosen = access.pick(found, session.get(ACTING_KEY))

@@ -14,11 +14,16 @@ def register(bp: Blueprint, portal: Portal) -> None:
     def limit() -> int:
         return portal.gw.settings.max_message_bytes
 
+    def page(status: int = 200, **values):
+        values = {"result": None, "limit": limit(), **values}
+        versions = portal.gw.settings.accepted_versions
+        return render_template("portal/area/upload.html", versions=versions, **values), status
+
     @bp.route("/envio-xml", methods=["GET", "POST"])
     @area(portal, access.UPLOAD)
     def upload():
         if request.method == "GET":
-            return render_template("portal/area/upload.html", limit=limit(), result=None)
+            return page()
         sent = request.files.get("arquivo")
         data = sent.read(limit() + 1) if sent else b""
         if not data:
@@ -28,9 +33,7 @@ def register(bp: Blueprint, portal: Portal) -> None:
         else:
             error = None
         if error:
-            return render_template(
-                "portal/area/upload.html", limit=limit(), result=None, error=error
-            ), 422
+            return page(422, error=error)
         result = upload_lot_file(
             portal.gw,
             data,
@@ -39,12 +42,7 @@ def register(bp: Blueprint, portal: Portal) -> None:
             request_id=request.headers.get("X-Request-Id"),
             file_name=sent.filename,
         )
-        return render_template(
-            "portal/area/upload.html",
-            limit=limit(),
-            result=result,
-            file_name=sent.filename,
-        ), (200 if result.accepted else 422)
+        return page(200 if result.accepted else 422, result=result, file_name=sent.filename)
 
     @bp.get("/arquivos", endpoint="files")
     @area(portal, access.FILES)

@@ -31,9 +31,9 @@ def register(bp: Blueprint, portal: Portal) -> None:
     @area(portal, access.STATUS)
     def status():
         typed, found, error = lookup()
-        return render_template(
-            "portal/area/status.html", typed=typed, s=found, error=error
-        ), (404 if error else 200)
+        return render_template("portal/area/status.html", typed=typed, s=found, error=error), (
+            404 if error else 200
+        )
 
     @bp.get("/capa-de-lote")
     @area(portal, access.CAPA)

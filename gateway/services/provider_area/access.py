@@ -69,6 +69,10 @@ class Acting:
         return bool(self.roles & FEATURE_ROLES[feature])
 
     @property
+    def role_labels(self) -> list[str]:
+        return [ROLES[r] for r in sorted(self.roles)]
+
+    @property
     def principal(self) -> Principal:
         return Principal(account_id=self.account_id, provider_id=self.provider_id)
 

@@ -24,9 +24,7 @@ def notices(db: Database, provider_id: int) -> Notices:
     with db.reading() as session:
         waiting = session.scalars(
             select(Protocol.numero)
-            .where(
-                Protocol.provider_id == provider_id, Protocol.status == AGUARDANDO_INFORMACAO
-            )
+            .where(Protocol.provider_id == provider_id, Protocol.status == AGUARDANDO_INFORMACAO)
             .order_by(Protocol.id.desc())
             .limit(20)
         ).all()
