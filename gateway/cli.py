@@ -12,6 +12,8 @@ DEMO_REGISTRO_ANS = "123456"
 DEMO_CNPJ = "11222333000181"
 DEMO_CODE = "PREST0001"
 DEMO_OPERATOR_CNPJ = "34028316000103"
+DEMO_STAFF = "operador.demo"
+DEMO_STAFF_PASSWORD = "Operador@Demo2026"
 DEMO_PASSWORD = "Demo@Tiss2026"
 
 
@@ -74,8 +76,9 @@ def cmd_demo(settings: Settings, _args) -> int:
     from sqlalchemy import select
 
     from gateway.services.admin import add_provider, set_operator
+    from gateway.services.backoffice.staff import add_staff
     from gateway.services.beneficiaries import BeneficiaryData, upsert_beneficiaries
-    from storage.models import Provider
+    from storage.models import Account, Provider
 
     cmd_db_upgrade(settings, _args)
     db = _db(settings)
@@ -83,6 +86,9 @@ def cmd_demo(settings: Settings, _args) -> int:
     set_operator(db, registro, "Operadora Demonstração Saúde", DEMO_OPERATOR_CNPJ)
     with db.reading() as session:
         exists = session.scalar(select(Provider).where(Provider.cnpj == DEMO_CNPJ))
+        staff_exists = session.scalar(select(Account.id).where(Account.login == DEMO_STAFF))
+    if staff_exists is None:
+        add_staff(db, DEMO_STAFF, DEMO_STAFF_PASSWORD)
     if exists is None:
         add_provider(
             db,
@@ -125,7 +131,8 @@ def cmd_demo(settings: Settings, _args) -> int:
     )
     print(f"demo data loaded: operator {registro}, provider {DEMO_CODE}, 3 beneficiaries")
     print(f"  web-service login (loginPrestador): {DEMO_CNPJ}")
-    print(f"  password: {DEMO_PASSWORD}  (senhaPrestador is its MD5 hex)")
+    print(f"  password: {DEMO_PASSWORD}  (senhaPrestador is its MD5 hex; same login in the portal)")
+    print(f"  operator staff (back office and portal queue): {DEMO_STAFF} / {DEMO_STAFF_PASSWORD}")
     return 0
 
 

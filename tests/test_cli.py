@@ -206,13 +206,14 @@ def test_provider_add_refuses_cnpj_and_cpf_together(migrated_cli):
 
 
 def test_demo_twice_is_idempotent(cli):
+    """Operator, one provider (with its account), one staff account, three beneficiaries."""
     first = cli.ok("demo")
     assert "demo data loaded" in first
     counts = {
         m.__name__: cli.count(m)
         for m in (models.Operator, models.Provider, models.Account, models.Beneficiary)
     }
-    assert counts == {"Operator": 1, "Provider": 1, "Account": 1, "Beneficiary": 3}
+    assert counts == {"Operator": 1, "Provider": 1, "Account": 2, "Beneficiary": 3}
     assert "demo data loaded" in cli.ok("demo")
     assert {
         m.__name__: cli.count(m)
