@@ -208,16 +208,18 @@ def test_area_on_a_phone(browser, server, gw, shot):
     context = browser.new_context(
         base_url=server, locale="pt-BR", is_mobile=True, viewport={"width": 390, "height": 844}
     )
-    phone = context.new_page()
-    login(phone, PROVIDER_A.cnpj, PROVIDER_A.password)
-    expect(phone.get_by_role("heading", name="Início")).to_be_visible()
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    shot(phone, "47-area-celular-inicio")
-    menu(phone, "Consultar Arquivos")
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    menu(phone, "Digitação de Guias")
-    phone.get_by_role("button", name="Salvar").click()
-    phone.get_by_role("link", name="Inserir uma nova guia").click()
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    shot(phone, "48-area-celular-guia")
-    context.close()
+    try:
+        phone = context.new_page()
+        login(phone, PROVIDER_A.cnpj, PROVIDER_A.password)
+        expect(phone.get_by_role("heading", name="Início")).to_be_visible()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(phone, "47-area-celular-inicio")
+        menu(phone, "Consultar Arquivos")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        menu(phone, "Digitação de Guias")
+        phone.get_by_role("button", name="Salvar").click()
+        phone.get_by_role("link", name="Inserir uma nova guia").click()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(phone, "48-area-celular-guia")
+    finally:
+        context.close()

@@ -42,10 +42,15 @@ def b_protocol_and_message(client, gw) -> tuple[str, int]:
     return numero, message
 
 
+def page_text(response) -> str:
+    """The page without its CSRF token, which is signed with the time of the request."""
+    return re.sub(r'name="csrf_token" value="[^"]+"', "", ps.text(response))
+
+
 def same_404(client, theirs: str, unknown: str) -> None:
     first, second = client.get(theirs), client.get(unknown)
     assert first.status_code == second.status_code == 404, (theirs, first.status_code)
-    assert first.data == second.data
+    assert page_text(first) == page_text(second)
 
 
 def test_another_providers_ids_are_404_like_unknown_ones(client, gw):
@@ -76,7 +81,9 @@ def test_another_providers_protocol_is_protocolo_inexistente(client, gw, page):
     unknown = client.get(f"{AREA}/{page}", query_string={"protocolo": UNKNOWN_PROTOCOL})
     assert theirs.status_code == unknown.status_code
     assert "Protocolo inexistente" in ps.text(theirs)
-    assert ps.text(theirs).replace(numero, "N") == ps.text(unknown).replace(UNKNOWN_PROTOCOL, "N")
+    assert page_text(theirs).replace(numero, "N") == page_text(unknown).replace(
+        UNKNOWN_PROTOCOL, "N"
+    )
     assert "BLOT" not in ps.text(theirs)
 
 
@@ -224,3 +231,11 @@ def test_who_else_cannot_enter(client, gw):
     ps.candidate_submitted(gw)
     ps.login(client, ps.CANDIDATE_CNPJ, ps.CANDIDATE_PASSWORD)
     assert client.get(f"{AREA}/").headers["Location"].endswith("/portal/credenciamento/")
+
+
+def test_forms_need_the_csrf_token(client, gw):
+    login(client, PROVIDER_A)
+    for path in ("/envio-xml", "/elegibilidade", "/digitacao/novo", "/atuar"):
+        response = client.post(AREA + path, data={"carteira": "1111"})
+        assert response.status_code == 400, path
+        assert "O formulário expirou" in ps.text(response)

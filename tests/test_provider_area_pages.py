@@ -3,16 +3,22 @@ provider, the upload goes through the tissLoteGuias checks, the pages show what 
 answer, and documents carry the right totals."""
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from gateway.portal.provider.statements import competencia, payment_day
+from gateway.services.credentialing import queue
+from gateway.tiss.samples import lote_guias_ws
 from storage import models
 from tests import portal_support as ps
 from tests import provider_area_support as pa
-from tests.conftest import PROVIDER_A, PROVIDER_B
+from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
 from tests.test_soap_queries import analyse, pay
+from tests.tissclient import post as post_soap
+from tests.tissclient import sample_lot
 
 AREA = pa.AREA
 
@@ -91,6 +97,7 @@ def test_upload_accepted_then_listed_with_its_answer(provider_a, gw):
     sent = provider_a.get(f"{AREA}/arquivos/{message.id}/enviado")
     assert sent.data == message.raw_request
     assert sent.headers["Content-Disposition"] == 'attachment; filename="lote.xml"'
+    assert sent.headers["Content-Type"] == "application/xml; charset=ISO-8859-1"
     answer = provider_a.get(f"{AREA}/arquivos/{message.id}/retorno")
     assert answer.data == message.raw_response and numero.encode() in answer.data
 
@@ -112,6 +119,11 @@ def test_schema_errors_are_listed_for_the_clerk(provider_a):
     page = ps.text(pa.upload(provider_a, data))
     assert "não foi aceito" in page and "5001" in page
     assert "indicacaoAcidente tem o valor &#39;7&#39;" in page
+    not_xml = ps.text(pa.upload(provider_a, b"%PDF-1.4 not xml", "nota.pdf"))
+    assert "5002" in not_xml
+    # Refused before the sender could be read, they are still this provider's files.
+    listing = ps.text(provider_a.get(f"{AREA}/arquivos"))
+    assert listing.count("Recusado") == 2 and "nota.pdf" in listing
 
 
 def test_empty_upload_is_a_field_error(provider_a):
@@ -231,3 +243,73 @@ def test_eligibility_valid_and_invalid_cards(provider_a, gw):
 def test_my_data(provider_a):
     page = ps.text(provider_a.get(f"{AREA}/meus-dados"))
     assert PROVIDER_A.name in page and PROVIDER_A.code in page and "11.222.333/0001-81" in page
+
+
+def test_my_data_of_a_provider_credentialed_in_the_portal(client, gw):
+    staff = ps.make_staff(gw)
+    account = ps.candidate_in_final_review(gw, staff)
+    queue.decide(
+        gw.db, staff, ps.request_of(gw, account), "approve", None, ps.now(), code="CLIN0042"
+    )
+    ps.login(client, ps.CANDIDATE_CNPJ, ps.CANDIDATE_PASSWORD)
+    home = ps.text(client.get(f"{AREA}/"))
+    assert "Credenciamento aprovado." in home and "CLIN0042" in home
+    page = ps.text(client.get(f"{AREA}/meus-dados"))
+    for expected in (
+        "Clínica Exemplo Ltda",
+        "CLIN0042",
+        "Médico · Clínica / ambulatório",
+        "CRM",
+        "DF",
+        "contato@clinicaexemplo.com.br",
+        "(61) 99999-0000",
+        "001 – Banco do Brasil",
+        "1234",
+        "56789",
+        "SBS Quadra 2",
+    ):
+        assert expected in page, expected
+    assert "<dt>DV</dt><dd>0</dd>" in page
+
+
+def test_odontological_payments_have_their_own_statement(provider_a, gw):
+    numero = uploaded(provider_a, "OD1", 2)
+    analyse(gw, numero)
+    pay(gw, numero, PROVIDER_A.code)
+    with gw.db.transaction() as s:  # as if the lot had been of guias odontológicas
+        lot = s.scalar(select(models.Lot).where(models.Lot.numero_lote == "OD1"))
+        for guide in lot.guides:
+            guide.guide_type = "guiaOdonto"
+    query = {"periodo": "data", "data": "2026-11-30"}
+    medico = provider_a.get(
+        f"{AREA}/demonstrativos/pagamento", query_string=dict(query, tipo="medico")
+    )
+    assert medico.status_code == 404
+    odonto = provider_a.get(
+        f"{AREA}/demonstrativos/pagamento", query_string=dict(query, tipo="odonto")
+    )
+    text = pa.pdf_text(odonto.data)
+    assert "Assistência Odontológica" in text and numero in text and "R$ 270,00" in text
+
+
+def test_web_service_messages_are_listed_without_the_password(provider_a, gw):
+    answer = post_soap(
+        provider_a, lote_guias_ws(sample_lot(PROVIDER_A, "WS1", registro_ans=REGISTRO_ANS))
+    )
+    assert answer.protocol
+    with gw.db.reading() as s:
+        message = s.scalar(select(models.Message).where(models.Message.channel == "soap"))
+    assert PROVIDER_A.senha_md5.encode() in message.raw_request
+    listing = ps.text(provider_a.get(f"{AREA}/arquivos"))
+    assert answer.protocol in listing and "Web service" in listing
+    sent = provider_a.get(f"{AREA}/arquivos/{message.id}/enviado").data
+    assert PROVIDER_A.senha_md5.encode() not in sent
+    assert b"<ans:senhaPrestador>********</ans:senhaPrestador>" in sent
+    assert len(sent) == len(message.raw_request) - len(PROVIDER_A.senha_md5) + 8
+
+
+def test_period_fields_as_people_type_them():
+    assert payment_day("30/11/2026") == payment_day("2026-11-30") == date(2026, 11, 30)
+    assert payment_day("31/02/2026") is None and payment_day("ontem") is None
+    assert competencia("11/2026") == competencia("2026-11") == competencia("202611") == "202611"
+    assert competencia("13/2026") is None and competencia("1999-01") is None

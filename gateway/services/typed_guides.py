@@ -289,7 +289,7 @@ def remove_guide(
 
 
 def finish(db: Database, provider_id: int, typed_id: int, now: datetime) -> None:
-    """ "Finalizar digitação": the protocol can be sent (and reopened to type more)."""
+    """Finalizar digitação: the protocol can be sent (or reopened to type more)."""
     with db.transaction() as session:
         row = _own(session, provider_id, typed_id, lock=True)
         _editable(row)

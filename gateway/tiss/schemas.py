@@ -94,6 +94,7 @@ class SchemaSet:
     directory: Path
     sha256: dict[str, str]
     _local: threading.local = field(default_factory=threading.local, repr=False)
+    _domains: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @property
     def webservices_file(self) -> str:
@@ -119,12 +120,15 @@ class SchemaSet:
 
     def domain(self, type_name: str) -> frozenset[str]:
         """The values an enumerated simple type of this version accepts (dm_CBOS, dm_UF, ...)."""
-        values = self._simple_types.xpath(
-            "//xs:simpleType[@name=$name]//xs:enumeration/@value",
-            name=type_name,
-            namespaces={"xs": "http://www.w3.org/2001/XMLSchema"},
-        )
-        return frozenset(v for v in values if v)
+        found = self._domains.get(type_name)
+        if found is None:
+            values = self._simple_types.xpath(
+                "//xs:simpleType[@name=$name]//xs:enumeration/@value",
+                name=type_name,
+                namespaces={"xs": "http://www.w3.org/2001/XMLSchema"},
+            )
+            found = self._domains[type_name] = frozenset(v for v in values if v)
+        return found
 
     def _schema(self, file_name: str) -> etree.XMLSchema:
         # Compiled once per thread: an XMLSchema object keeps a single error log, which every

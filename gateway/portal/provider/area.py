@@ -58,12 +58,9 @@ def area(portal: Portal, feature: str) -> Callable:
             found = choices(portal)
             if not found:
                 # Not (or no longer) credentialed, or no delegation in force.
-                target = (
-                    "portal.candidate.overview"
-                    if user().kind == "provider"
-                    else ("portal.account.relationships")
-                )
-                return redirect(url_for(target))
+                if user().kind == "provider":
+                    return redirect(url_for("portal.candidate.overview"))
+                return redirect(url_for("portal.account.relationships"))
             chosen = access.pick(found, session.get(ACTING_KEY))
             if chosen is None:
                 return redirect(url_for("portal.prestador.choose", next=request.full_path))
@@ -96,7 +93,7 @@ _SECTIONS = {
     "portal.prestador.typed_guide": "portal.prestador.typing",
     "portal.prestador.new_guide": "portal.prestador.typing",
     "portal.prestador.send_typed": "portal.prestador.typing",
-    "portal.prestador.payment_statement": "portal.prestador.statements",
+    "portal.prestador.payment_statement_pdf": "portal.prestador.statements",
 }
 
 
@@ -108,13 +105,13 @@ PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def download(content: bytes, file_name: str, mimetype: str) -> Response:
+def download(content: bytes, file_name: str, content_type: str) -> Response:
     """A document to save (PDF, spreadsheet, XML), never rendered inline by the browser."""
     # Headers are Latin-1 and the name is quoted: keep printable ASCII, nothing else.
     file_name = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in file_name)
     return Response(
         content,
-        mimetype=mimetype,
+        content_type=content_type,
         headers={
             "Content-Disposition": f'attachment; filename="{file_name}"',
             "X-Content-Type-Options": "nosniff",

@@ -65,4 +65,7 @@ def register(bp: Blueprint, portal: Portal) -> None:
         found = files.raw_file(portal.db, acting().provider_id, message_id, which)
         if found is None:
             abort(404)
-        return download(found.content, found.file_name, "application/xml")
+        # The archived bytes as they were, in the charset their XML declaration names.
+        return download(
+            found.content, found.file_name, f"application/xml; charset={found.charset}"
+        )

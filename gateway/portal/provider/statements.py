@@ -43,6 +43,18 @@ def competencia(text: str) -> str | None:
     return None
 
 
+def payment_day(text: str) -> date | None:
+    """AAAA-MM-DD (input type=date) or DD/MM/AAAA (typed where the browser has no calendar)."""
+    text = text.strip()
+    try:
+        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
+            day_, month, year = (int(part) for part in text.split("/"))
+            return date(year, month, day_)
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _payment_form(args) -> tuple[dict, dict]:
     """The payment statement's fields, checked: (values, errors by field)."""
     errors: dict[str, str] = {}
@@ -52,9 +64,8 @@ def _payment_form(args) -> tuple[dict, dict]:
     period = args.get("periodo", "")
     values: dict = {"kind": kind, "period": period}
     if period == "data":
-        try:
-            values["data_pagamento"] = date.fromisoformat(args.get("data", "").strip())
-        except ValueError:
+        values["data_pagamento"] = payment_day(args.get("data", ""))
+        if values["data_pagamento"] is None:
             errors["data"] = "Informe o dia, o mês e o ano do pagamento."
     elif period == "competencia":
         values["competencia"] = competencia(args.get("competencia", ""))

@@ -5,6 +5,7 @@ Only the provider's own messages are ever read: another provider's message id is
 exactly like an id that does not exist (None).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -118,11 +119,15 @@ def file_detail(gw: Gateway, provider_id: int, message_id: int) -> FileDetail | 
         protocol = session.get(Protocol, message.protocol_id) if message.protocol_id else None
         lot = session.get(Lot, protocol.lot_id) if protocol is not None else None
         provider = session.get(Provider, provider_id)
-        numero_lote, registro_ans = _from_request(gw, message)
+        # A lot's message named this operator (it was checked); others are read as they came.
+        if lot is not None:
+            numero_lote, registro_ans = lot.numero_lote, gw.registro_ans()
+        else:
+            numero_lote, registro_ans = _from_request(gw, message)
         return FileDetail(
             row=_row(message, protocol.numero if protocol else None),
             sequencial=message.sequencial,
-            numero_lote=lot.numero_lote if lot is not None else numero_lote,
+            numero_lote=numero_lote,
             codigo_prestador=provider.codigo_na_operadora,
             prestador=provider.name,
             registro_ans=registro_ans or gw.registro_ans(),
@@ -169,15 +174,37 @@ class RawFile:
     file_name: str
 
 
+# senhaPrestador carries the MD5 of the provider's password, which is all the web service asks
+# for: it is never handed out again, not even to the provider's own delegates.
+_PASSWORD = re.compile(
+    r"(<(?:[\w.-]+:)?senhaPrestador\b[^>/]*>)(?:[^<]+|<!\[CDATA\[.*?\]\]>)*(</)", re.S
+)
+
+
+def redact_password(raw: bytes, charset: str) -> bytes:
+    """The message with the text of senhaPrestador replaced by asterisks, every other byte kept.
+    ASCII-compatible charsets are read as Latin-1 (one character per byte, so nothing else
+    changes); UTF-16 and UTF-32 messages in their own charset."""
+    wide = b"\x00" in raw[:512]
+    codec = charset if wide else "latin-1"
+    try:
+        text = raw.decode(codec)
+    except (LookupError, UnicodeDecodeError):
+        return b""  # unreadable as declared: nothing is better than a leak
+    return _PASSWORD.sub(r"\1********\2", text).encode(codec)
+
+
 def raw_file(db: Database, provider_id: int, message_id: int, which: str) -> RawFile | None:
-    """The bytes the provider sent (REQUEST) or the answer it got (RESPONSE), as archived."""
+    """The bytes the provider sent (REQUEST, with senhaPrestador masked) or the answer it got
+    (RESPONSE), as archived."""
     with db.reading() as session:
         message = _own(session, provider_id, message_id)
         if message is None:
             return None
         if which == REQUEST:
+            charset = message.request_charset or "UTF-8"
             return RawFile(
-                message.raw_request, message.request_charset or "UTF-8", _file_name(message)
+                redact_password(message.raw_request, charset), charset, _file_name(message)
             )
         if which == RESPONSE and message.raw_response is not None:
             return RawFile(
