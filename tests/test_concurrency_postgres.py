@@ -7,9 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from gateway.app import build_app
 from gateway.tiss.samples import lote_guias_ws
 from storage import models
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
@@ -25,20 +23,6 @@ def _postgresql_only(database_url):
             "concurrency is checked on PostgreSQL, the production database (CI runs the "
             "postgresql param); SQLite serialises writers with a file lock"
         )
-
-
-@pytest.fixture
-def server_url(gw):
-    """The gateway's WSGI app on a real, threaded HTTP server on a free local port."""
-    server = make_server("127.0.0.1", 0, build_app(gw), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def post_all(server_url: str, bodies: list[bytes]) -> list[SoapAnswer]:

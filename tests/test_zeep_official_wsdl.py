@@ -7,7 +7,6 @@ Every answer is also read from the raw bytes on the wire and validated against t
 
 import hashlib
 import http.client
-import threading
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,12 +16,10 @@ import requests
 import zeep
 from lxml import etree
 from sqlalchemy import select
-from werkzeug.serving import make_server
 from zeep.exceptions import Fault
 from zeep.plugins import HistoryPlugin
 from zeep.transports import Transport
 
-from gateway.app import build_app
 from gateway.tiss.hashing import message_hash
 from gateway.tiss.namespaces import ANS, service_namespace
 from gateway.tiss.samples import lote_guias_ws
@@ -59,20 +56,6 @@ class RecordingTransport(Transport):
     def post(self, address, message, headers):
         self.last_response = super().post(address, message, headers)
         return self.last_response
-
-
-@pytest.fixture
-def server_url(gw):
-    """The gateway's WSGI app on a real, threaded HTTP server on a free local port."""
-    server = make_server("127.0.0.1", 0, build_app(gw), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def zeep_client(wsdl: str) -> tuple[zeep.Client, RecordingTransport, HistoryPlugin]:

@@ -8,7 +8,7 @@
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 from spyne import Fault
@@ -75,53 +75,26 @@ class TissSoap11(Soap11):
             metrics.observe_answer(self.spec.name, "soap", fault.answer)
             raise
         except Exception:
-            env = ctx.transport.req_env
-            gw = env[ENV_GATEWAY]
-            inbound = Inbound(
-                raw=b"",
-                channel="soap",
-                request_id=env[ENV_REQUEST_ID],
-                remote_addr=env.get(ENV_REMOTE),
-                endpoint_version=env.get(ENV_VERSION),
-            )
+            gw = ctx.transport.req_env[ENV_GATEWAY]
+            inbound = _inbound(ctx.transport.req_env)
             answer = record_failure(gw, self.spec, inbound, Facts(), gw.utcnow())
             metrics.observe_answer(self.spec.name, "soap", answer)
             raise fault_for(answer) from None
 
     def _read_envelope(self, ctx) -> None:
-        env = ctx.transport.req_env
-        gw = env[ENV_GATEWAY]
-        inbound = Inbound(
-            raw=b"",
-            channel="soap",
-            request_id=env[ENV_REQUEST_ID],
-            remote_addr=env.get(ENV_REMOTE),
-            endpoint_version=env.get(ENV_VERSION),
-        )
+        gw = ctx.transport.req_env[ENV_GATEWAY]
+        inbound = _inbound(ctx.transport.req_env)
         try:
             raw = b"".join(ctx.in_string)
         except RequestTooLongError:
             limit = gw.settings.max_message_bytes
             raise self._reject(gw, inbound, f"mensagem acima do limite de {limit} bytes") from None
-        inbound = Inbound(
-            raw=raw,
-            channel="soap",
-            request_id=inbound.request_id,
-            remote_addr=inbound.remote_addr,
-            endpoint_version=inbound.endpoint_version,
-        )
+        inbound = replace(inbound, raw=raw)
         try:
             parsed = parse_untrusted(raw, gw.settings.xml_limits)
         except UnsafeXml as exc:
             raise self._reject(gw, inbound, exc.reason) from None
-        inbound = Inbound(
-            raw=raw,
-            channel="soap",
-            request_id=inbound.request_id,
-            remote_addr=inbound.remote_addr,
-            endpoint_version=inbound.endpoint_version,
-            declared_charset=parsed.declared_encoding,
-        )
+        inbound = replace(inbound, declared_charset=parsed.declared_encoding)
         payload = body_payload(parsed.root)
         if isinstance(payload, str):
             raise self._reject(gw, inbound, payload)
@@ -156,6 +129,17 @@ class TissSoap11(Soap11):
     def _reject(self, gw, inbound: Inbound, reason: str) -> TissFault:
         answer = reject_unreadable(gw, self.spec, inbound, reason)
         return fault_for(answer)
+
+
+def _inbound(env) -> Inbound:
+    """The request as far as the router knows it, before its bytes are read."""
+    return Inbound(
+        raw=b"",
+        channel="soap",
+        request_id=env[ENV_REQUEST_ID],
+        remote_addr=env.get(ENV_REMOTE),
+        endpoint_version=env.get(ENV_VERSION),
+    )
 
 
 def fault_for(answer: Answer) -> TissFault:
