@@ -297,7 +297,3 @@ def _check_signature(gw: Gateway, message: etree._Element, facts: Facts) -> None
     facts.signature_status, facts.signature_detail = outcome.status, outcome.detail
     if outcome.code is not None:
         raise Rejected(outcome.fault, outcome.code, outcome.description)
-
-
-def answer_time(gw: Gateway, moment: datetime) -> datetime:
-    return gw.local(moment).replace(tzinfo=None)

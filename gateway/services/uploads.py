@@ -73,10 +73,7 @@ def occurrences(answer: Answer) -> tuple[str, ...]:
     """What to show the person who sent the file when it was not accepted."""
     if answer.protocol is not None:
         return ()
-    found = [answer.fault_string if answer.fault is not None else _body_error(answer)]
+    # Faults and body errors (mensagemErro) both carry a code and its description.
+    found = [answer.fault_string]
     found += [explain_line(line) for line in answer.details if line.startswith("linha ")]
     return tuple(found)
-
-
-def _body_error(answer: Answer) -> str:
-    return f"{answer.code} - {answer.description}"
