@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from gateway.services import ws_login
 from gateway.services.accounts.delegation import FATURAMENTO, providers_for
@@ -244,14 +244,20 @@ def _authenticate(session: Session, header: Header, facts: Facts, remote_addr: s
 
 
 def _find_ws_account(session: Session, login: str) -> Account | None:
+    # With its provider in the same statement: every message needs both.
+    with_provider = joinedload(Account.provider)
     account = session.scalar(
-        select(Account).where(Account.login == login, Account.kind.in_(("provider", DELEGATE)))
+        select(Account)
+        .where(Account.login == login, Account.kind.in_(("provider", DELEGATE)))
+        .options(with_provider)
     )
     if account is None:
         # A delegate's portal login is an e-mail, often longer than loginPrestador's 20
         # characters: on the web service it logs in with its CPF.
         account = session.scalar(
-            select(Account).where(Account.cpf == login, Account.kind == DELEGATE)
+            select(Account)
+            .where(Account.cpf == login, Account.kind == DELEGATE)
+            .options(with_provider)
         )
     return account
 

@@ -1,8 +1,9 @@
 """Use case: receive a lot of guides (tissLoteGuias / ENVIO_LOTE_GUIAS)."""
 
 from copy import deepcopy
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 
 from lxml import etree
 from sqlalchemy import insert, select
@@ -114,6 +115,17 @@ def _first_guides(limit: int):
     return view
 
 
+@dataclass(frozen=True)
+class StoredProtocol:
+    """A lot's protocol as the receipt needs it (whether just stored or found on a resend)."""
+
+    id: int
+    numero: str
+    numero_lote: str
+    received_at: datetime
+    total_value: Decimal
+
+
 def _receive(ex: Exchange, lot: tiss_lote.Lot) -> Answer:
     existing = ex.session.scalar(
         select(models.Lot).where(
@@ -130,10 +142,22 @@ def _receive(ex: Exchange, lot: tiss_lote.Lot) -> Answer:
         protocol = ex.session.scalar(
             select(models.Protocol).where(models.Protocol.lot_id == existing.id)
         )
-        return _receipt(ex, protocol, DUPLICATE, receipt_guides(existing))
-    protocol = _store_lot(ex.session, ex.provider, lot, ex.facts.version, ex.received_at)
+        stored = StoredProtocol(
+            protocol.id,
+            protocol.numero,
+            existing.numero_lote,
+            existing.received_at,
+            existing.total_value,
+        )
+        return _receipt(ex, stored, DUPLICATE, receipt_guides(existing))
+    stored = _store_lot(ex.session, ex.provider, lot, ex.facts.version, ex.received_at)
     # The receipt lists the guides just read: they are what was stored, no need to load them.
-    return _receipt(ex, protocol, ACCEPTED, lot.guides)
+    return _receipt(ex, stored, ACCEPTED, lot.guides)
+
+
+_LOTS = models.Lot.__table__
+_PROTOCOLS = models.Protocol.__table__
+_HISTORY = models.ProtocolStatusChange.__table__
 
 
 def _store_lot(
@@ -142,36 +166,47 @@ def _store_lot(
     lot: tiss_lote.Lot,
     version: str,
     received_at: datetime,
-) -> models.Protocol:
-    row = models.Lot(
-        provider_id=provider.id,
-        numero_lote=lot.numero_lote,
-        content_digest=lot.content_digest,
-        version=version,
-        guide_type=lot.guide_type,
-        guide_count=len(lot.guides),
-        total_value=lot.total,
-        received_at=received_at,
-    )
-    protocol = models.Protocol(
-        lot=row,
-        provider_id=provider.id,
-        status=STATUS_RECEBIDO,
-        created_at=received_at,
-        updated_at=received_at,
-    )
-    protocol.history = [
-        models.ProtocolStatusChange(
-            status=STATUS_RECEBIDO, changed_at=received_at, actor="gateway", reason="lote recebido"
-        )
-    ]
-    session.add(row)
-    session.add(protocol)
+) -> StoredProtocol:
+    """The lot, its protocol, the protocol's first status and the guides, as plain INSERTs: the
+    ORM's unit of work cost more than everything else the gateway does for a lot."""
     # The unique (provider, numeroLote) constraint fires here on a concurrent duplicate.
-    session.flush()
-    protocol.numero = protocol_number(protocol.id)
-    _insert_guides(session, provider.id, row.id, lot.guides)
-    return protocol
+    lot_id = session.execute(
+        insert(_LOTS).returning(_LOTS.c.id),
+        {
+            "provider_id": provider.id,
+            "numero_lote": lot.numero_lote,
+            "content_digest": lot.content_digest,
+            "version": version,
+            "guide_type": lot.guide_type,
+            "guide_count": len(lot.guides),
+            "total_value": lot.total,
+            "received_at": received_at,
+        },
+    ).scalar_one()
+    numero = protocol_number(lot_id)
+    protocol_id = session.execute(
+        insert(_PROTOCOLS).returning(_PROTOCOLS.c.id),
+        {
+            "numero": numero,
+            "lot_id": lot_id,
+            "provider_id": provider.id,
+            "status": STATUS_RECEBIDO,
+            "created_at": received_at,
+            "updated_at": received_at,
+        },
+    ).scalar_one()
+    session.execute(
+        insert(_HISTORY),
+        {
+            "protocol_id": protocol_id,
+            "status": STATUS_RECEBIDO,
+            "changed_at": received_at,
+            "actor": "gateway",
+            "reason": "lote recebido",
+        },
+    )
+    _insert_guides(session, provider.id, lot_id, lot.guides)
+    return StoredProtocol(protocol_id, numero, lot.numero_lote, received_at, lot.total)
 
 
 _GUIDES = models.Guide.__table__
@@ -239,9 +274,10 @@ def _unique_sequence(items):
         yield item if seq == item.sequencial else replace(item, sequencial=seq)
 
 
-def protocol_number(protocol_id: int) -> str:
-    """st_texto12, unique because it is the primary key, zero-padded to sort as text."""
-    return f"{protocol_id:012d}"
+def protocol_number(lot_id: int) -> str:
+    """st_texto12, zero-padded to sort as text. From the lot's id, which is unique and has
+    exactly one protocol, so that the protocol is written complete in one statement."""
+    return f"{lot_id:012d}"
 
 
 def receipt_guides(lot: models.Lot) -> list[tiss_lote.Guide]:
@@ -260,16 +296,15 @@ def receipt_guides(lot: models.Lot) -> list[tiss_lote.Guide]:
 
 
 def _receipt(
-    ex: Exchange, protocol: models.Protocol, outcome: str, guides: list[tiss_lote.Guide]
+    ex: Exchange, protocol: StoredProtocol, outcome: str, guides: list[tiss_lote.Guide]
 ) -> Answer:
-    lot = protocol.lot
     receipt = ProtocolReceipt(
         registro_ans=ex.gw.registro_ans(),
         codigo_prestador=ex.provider.codigo_na_operadora,
-        numero_lote=lot.numero_lote,
-        data_envio=ex.gw.local(lot.received_at),
+        numero_lote=protocol.numero_lote,
+        data_envio=ex.gw.local(protocol.received_at),
         numero_protocolo=protocol.numero,
-        valor_total=lot.total_value,
+        valor_total=protocol.total_value,
         guides=guides,
     )
     return ex.reply(

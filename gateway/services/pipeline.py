@@ -1,6 +1,7 @@
 """The frame every TISS use case runs in: one transaction per message, the shared checks, the
 archive record, and the answer (body or fault). A service only supplies its handler."""
 
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,13 @@ from gateway.tiss.responses import AnswerHeader
 from storage import models
 
 
+class ProtocolRef(typing.Protocol):
+    """The protocol an answer is about (a stored row, or what a use case just wrote)."""
+
+    id: int
+    numero: str | None
+
+
 @dataclass
 class Exchange:
     """A message that passed every check, inside its transaction."""
@@ -71,7 +79,7 @@ class Exchange:
         outcome: str = ACCEPTED,
         codes: Sequence[str] = (),
         detail: str | None = None,
-        protocol: models.Protocol | None = None,
+        protocol: ProtocolRef | None = None,
         tipo: str | None = None,
     ) -> Answer:
         """Archive the message with the body answer `build` writes under the right header."""

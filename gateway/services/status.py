@@ -30,7 +30,7 @@ def _handle(ex: Exchange) -> Answer:
     request = status_request(ex.message)
     ex.require_own(request.prestador)
     protocol = find_protocol(ex.session, ex.provider.id, request.numero_protocolo)
-    view = protocol_view(ex.gw, ex.session, protocol) if protocol is not None else None
+    view = protocol_view(ex.gw, ex.session, protocol, items=False) if protocol is not None else None
     not_found = ex.glosa_code(codes.PROTOCOL_NOT_FOUND, codes.IDENTIFIER_UNKNOWN)
     return ex.reply(
         lambda header: situacao_protocolo(

@@ -1,76 +1,152 @@
-"""Reading protocols, guides, items and glosas from the database into the plain views the TISS
-answers (and the portal) are built from. Always scoped to one provider."""
+"""Reading protocols, guides, items and glosas from the database into the plain views
+(gateway.tiss.views) that the TISS answers, the provider's portal and the back office are built
+from: one mapping for all of them.
+
+Guides, items and glosas are read as plain rows, not ORM objects: the status query is the
+gateway's most frequent read, and loading a lot's guides and items as objects cost more than
+everything else it did."""
 
 from collections import defaultdict
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from gateway.services.gateway import Gateway
 from gateway.tiss.views import GlosaView, GuideView, ItemView, ProtocolView
-from storage import models
+from storage.models import Glosa, Guide, GuideItem, Protocol, Provider
+
+_GUIDE_COLUMNS = (
+    Guide.id,
+    Guide.guide_type,
+    Guide.numero_guia_prestador,
+    Guide.numero_guia_operadora,
+    Guide.numero_carteira,
+    Guide.atendimento_rn,
+    Guide.data_realizacao,
+    Guide.valor_informado,
+    Guide.valor_processado,
+    Guide.valor_liberado,
+)
+_ITEM_COLUMNS = (
+    GuideItem.guide_id,
+    GuideItem.id,
+    GuideItem.sequencial,
+    GuideItem.data_realizacao,
+    GuideItem.codigo_tabela,
+    GuideItem.codigo_procedimento,
+    GuideItem.descricao,
+    GuideItem.quantidade,
+    GuideItem.valor_informado,
+    GuideItem.valor_processado,
+    GuideItem.valor_liberado,
+)
 
 
-def find_protocol(session: Session, provider_id: int, numero: str) -> models.Protocol | None:
-    """The provider's own protocol with that number; another provider's is never returned."""
+def find_protocol(session: Session, provider_id: int, numero: str) -> Protocol | None:
+    """The provider's own protocol with that number (and its lot); another provider's is never
+    returned."""
     return session.scalar(
-        select(models.Protocol)
-        .where(models.Protocol.numero == numero, models.Protocol.provider_id == provider_id)
-        .options(
-            selectinload(models.Protocol.lot)
-            .selectinload(models.Lot.guides)
-            .selectinload(models.Guide.items)
-        )
+        select(Protocol)
+        .where(Protocol.numero == numero, Protocol.provider_id == provider_id)
+        .options(joinedload(Protocol.lot))
     )
 
 
-def protocol_view(gw: Gateway, session: Session, protocol: models.Protocol) -> ProtocolView:
-    glosas = session.scalars(
-        select(models.Glosa)
-        .where(models.Glosa.protocol_id == protocol.id)
-        .order_by(models.Glosa.id)
-    ).all()
-    by_guide: dict[int, list[GlosaView]] = defaultdict(list)
-    by_item: dict[int, list[GlosaView]] = defaultdict(list)
-    for g in glosas:
-        view = GlosaView(g.codigo, g.valor, g.descricao)
-        (by_item[g.item_id] if g.item_id is not None else by_guide[g.guide_id]).append(view)
+def protocol_view(
+    gw: Gateway, session: Session, protocol: Protocol, *, items: bool = True
+) -> ProtocolView:
+    """The protocol as the TISS answers describe it. `items=False` is the lighter view the status
+    answer needs: guides without their items (see guide_views)."""
     lot = protocol.lot
-    provider = session.get(models.Provider, protocol.provider_id)
+    provider = session.get(Provider, protocol.provider_id)
     return ProtocolView(
         numero=protocol.numero,
         status=protocol.status,
         numero_lote=lot.numero_lote,
         data_envio=gw.local(lot.received_at).date(),
         codigo_prestador=provider.codigo_na_operadora,
-        guides=tuple(
-            GuideView(
-                guide_type=guide.guide_type,
-                numero_guia_prestador=guide.numero_guia_prestador,
-                numero_guia_operadora=guide.numero_guia_operadora,
-                numero_carteira=guide.numero_carteira,
-                atendimento_rn=guide.atendimento_rn,
-                data_realizacao=guide.data_realizacao,
-                valor_informado=guide.valor_informado,
-                valor_processado=guide.valor_processado,
-                valor_liberado=guide.valor_liberado,
-                glosas=tuple(by_guide[guide.id]),
-                items=tuple(
-                    ItemView(
-                        sequencial=item.sequencial,
-                        data_realizacao=item.data_realizacao,
-                        codigo_tabela=item.codigo_tabela,
-                        codigo_procedimento=item.codigo_procedimento,
-                        descricao=item.descricao,
-                        quantidade=item.quantidade,
-                        valor_informado=item.valor_informado,
-                        valor_processado=item.valor_processado,
-                        valor_liberado=item.valor_liberado,
-                        glosas=tuple(by_item[item.id]),
-                    )
-                    for item in guide.items
-                ),
-            )
-            for guide in lot.guides
-        ),
+        guides=guide_views(session, lot.id, protocol.id, items=items),
     )
+
+
+def guide_views(
+    session: Session, lot_id: int, protocol_id: int, *, items: bool = True
+) -> tuple[GuideView, ...]:
+    """The lot's guides in the order they were sent, each with its items (by sequencial) and the
+    glosas the analysis recorded. Without items, a guide's glosas are its own followed by its
+    items' (the order GuideView.all_glosas gives), which is all the status answer prints."""
+    guide_rows = session.execute(
+        select(*_GUIDE_COLUMNS).where(Guide.lot_id == lot_id).order_by(Guide.position)
+    ).all()
+    on_guide, on_item = _glosas(session, protocol_id, fold_items=not items)
+    by_guide: dict[int, list[ItemView]] = defaultdict(list)
+    if items:
+        item_rows = session.execute(
+            select(*_ITEM_COLUMNS)
+            .join(Guide, Guide.id == GuideItem.guide_id)
+            .where(Guide.lot_id == lot_id)
+            .order_by(GuideItem.guide_id, GuideItem.sequencial)
+        ).all()
+        for row in item_rows:
+            by_guide[row.guide_id].append(
+                ItemView(
+                    sequencial=row.sequencial,
+                    data_realizacao=row.data_realizacao,
+                    codigo_tabela=row.codigo_tabela,
+                    codigo_procedimento=row.codigo_procedimento,
+                    descricao=row.descricao,
+                    quantidade=row.quantidade,
+                    valor_informado=row.valor_informado,
+                    valor_processado=row.valor_processado,
+                    valor_liberado=row.valor_liberado,
+                    glosas=tuple(on_item.get(row.id, ())),
+                )
+            )
+    return tuple(
+        GuideView(
+            guide_type=row.guide_type,
+            numero_guia_prestador=row.numero_guia_prestador,
+            numero_guia_operadora=row.numero_guia_operadora,
+            numero_carteira=row.numero_carteira,
+            atendimento_rn=row.atendimento_rn,
+            data_realizacao=row.data_realizacao,
+            valor_informado=row.valor_informado,
+            valor_processado=row.valor_processado,
+            valor_liberado=row.valor_liberado,
+            glosas=tuple(on_guide.get(row.id, ())),
+            items=tuple(by_guide.get(row.id, ())),
+        )
+        for row in guide_rows
+    )
+
+
+def _glosas(
+    session: Session, protocol_id: int, *, fold_items: bool
+) -> tuple[dict[int, list[GlosaView]], dict[int, list[GlosaView]]]:
+    """Glosas by guide id (on the whole guide) and by item id, each list in recording order.
+    `fold_items` puts the items' glosas after their guide's own, item by item."""
+    rows = session.execute(
+        select(
+            Glosa.guide_id,
+            Glosa.item_id,
+            GuideItem.sequencial,
+            Glosa.codigo,
+            Glosa.valor,
+            Glosa.descricao,
+        )
+        .outerjoin(GuideItem, GuideItem.id == Glosa.item_id)
+        .where(Glosa.protocol_id == protocol_id)
+        .order_by(Glosa.id)
+    ).all()
+    if fold_items:
+        # Stable: within one item the glosas stay in recording order.
+        rows = sorted(rows, key=lambda r: -1 if r.item_id is None else r.sequencial)
+    on_guide: dict[int, list[GlosaView]] = defaultdict(list)
+    on_item: dict[int, list[GlosaView]] = defaultdict(list)
+    for row in rows:
+        view = GlosaView(row.codigo, row.valor, row.descricao)
+        if row.item_id is None or fold_items:
+            on_guide[row.guide_id].append(view)
+        else:
+            on_item[row.item_id].append(view)
+    return on_guide, on_item

@@ -1,53 +1,22 @@
 """A protocol as the back office sees it, and the use cases that read it or move its status."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from gateway.services.backoffice import transitions
 from gateway.services.backoffice.errors import BackOfficeError, not_allowed, not_found
 from gateway.services.backoffice.staff import StaffPrincipal
 from gateway.services.backoffice.values import as_utc, as_utc_or_none, text
+from gateway.services.views import guide_views
+from gateway.tiss.views import ZERO, GuideView
 from storage.db import Database
-from storage.models import Glosa, Guide, Lot, Protocol, Provider
+from storage.models import Protocol, Provider
 
 REASON_MAX = 500
-
-
-@dataclass(frozen=True)
-class GlosaView:
-    codigo: str
-    valor: Decimal
-    descricao: str | None
-
-
-@dataclass(frozen=True)
-class ItemView:
-    sequencial: int
-    codigo_tabela: str
-    codigo_procedimento: str
-    descricao: str
-    quantidade: Decimal
-    valor_informado: Decimal
-    valor_processado: Decimal | None
-    valor_liberado: Decimal | None
-    glosas: tuple[GlosaView, ...]
-
-
-@dataclass(frozen=True)
-class GuideView:
-    numero_guia_prestador: str
-    numero_guia_operadora: str | None
-    numero_carteira: str
-    valor_informado: Decimal
-    valor_processado: Decimal | None
-    valor_liberado: Decimal | None
-    glosas: tuple[GlosaView, ...]  # on the whole guide
-    items: tuple[ItemView, ...]
 
 
 @dataclass(frozen=True)
@@ -100,18 +69,14 @@ def protocol_view(session: Session, protocol_id: int) -> ProtocolView:
     protocol = session.scalar(
         select(Protocol)
         .where(Protocol.id == protocol_id)
-        .options(
-            selectinload(Protocol.history),
-            selectinload(Protocol.lot).selectinload(Lot.guides).selectinload(Guide.items),
-            selectinload(Protocol.lot).selectinload(Lot.guides).selectinload(Guide.glosas),
-        )
+        .options(selectinload(Protocol.history), joinedload(Protocol.lot))
     )
     provider_code = session.scalar(
         select(Provider.codigo_na_operadora).where(Provider.id == protocol.provider_id)
     )
     lot = protocol.lot
-    guides = tuple(_guide_view(g) for g in lot.guides)
-    analysed = all(g.valor_processado is not None for g in guides)
+    guides = guide_views(session, lot.id, protocol.id)
+    analysed = all(g.analyzed for g in guides)
     return ProtocolView(
         numero=protocol.numero,
         status=protocol.status,
@@ -122,51 +87,14 @@ def protocol_view(session: Session, protocol_id: int) -> ProtocolView:
         updated_at=as_utc(protocol.updated_at),
         analyzed_at=as_utc_or_none(protocol.analyzed_at),
         valor_informado=lot.total_value,
-        valor_processado=sum((g.valor_processado for g in guides), Decimal("0.00"))
-        if analysed
-        else None,
-        valor_liberado=sum((g.valor_liberado for g in guides), Decimal("0.00"))
-        if analysed
-        else None,
-        valor_glosa=sum((gl.valor for g in lot.guides for gl in g.glosas), Decimal("0.00")),
+        valor_processado=sum((g.processado for g in guides), ZERO) if analysed else None,
+        valor_liberado=sum((g.liberado for g in guides), ZERO) if analysed else None,
+        valor_glosa=sum((gl.valor for g in guides for gl in g.all_glosas), ZERO),
         history=tuple(
             StatusChangeView(h.status, as_utc(h.changed_at), h.actor, h.reason)
             for h in protocol.history
         ),
         guides=guides,
-    )
-
-
-def _glosa_view(glosa: Glosa) -> GlosaView:
-    return GlosaView(glosa.codigo, glosa.valor, glosa.descricao)
-
-
-def _guide_view(guide: Guide) -> GuideView:
-    by_item: dict[int | None, list[GlosaView]] = defaultdict(list)
-    for glosa in guide.glosas:
-        by_item[glosa.item_id].append(_glosa_view(glosa))
-    return GuideView(
-        numero_guia_prestador=guide.numero_guia_prestador,
-        numero_guia_operadora=guide.numero_guia_operadora,
-        numero_carteira=guide.numero_carteira,
-        valor_informado=guide.valor_informado,
-        valor_processado=guide.valor_processado,
-        valor_liberado=guide.valor_liberado,
-        glosas=tuple(by_item[None]),
-        items=tuple(
-            ItemView(
-                sequencial=i.sequencial,
-                codigo_tabela=i.codigo_tabela,
-                codigo_procedimento=i.codigo_procedimento,
-                descricao=i.descricao,
-                quantidade=i.quantidade,
-                valor_informado=i.valor_informado,
-                valor_processado=i.valor_processado,
-                valor_liberado=i.valor_liberado,
-                glosas=tuple(by_item[i.id]),
-            )
-            for i in guide.items
-        ),
     )
 
 

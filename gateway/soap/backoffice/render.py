@@ -4,8 +4,9 @@ from lxml import etree
 
 from gateway.services.backoffice import transitions
 from gateway.services.backoffice.listings import MessageSummary
-from gateway.services.backoffice.protocols import GlosaView, GuideView, ItemView, ProtocolView
+from gateway.services.backoffice.protocols import ProtocolView
 from gateway.soap.backoffice.xml import money, node, sub
+from gateway.tiss.views import GlosaView, GuideView, ItemView
 
 
 def message_summary(parent: etree._Element, name: str, m: MessageSummary) -> None:
@@ -79,6 +80,6 @@ def _item(parent: etree._Element, item: ItemView) -> None:
 def _glosas(parent: etree._Element, glosas: tuple[GlosaView, ...]) -> None:
     for glosa in glosas:
         el = node(parent, "glosa")
-        sub(el, "codigoGlosa", glosa.codigo)
+        sub(el, "codigoGlosa", glosa.code)
         sub(el, "valor", money(glosa.valor))
         sub(el, "descricao", glosa.descricao)
