@@ -15,9 +15,10 @@ from gateway.services.answers import (
     ACCEPTED,
     Answer,
     answer_header,
-    new_record,
+    insert_record,
     record_failure,
     record_rejection,
+    record_values,
     store_body_answer,
 )
 from gateway.services.gateway import Gateway
@@ -86,20 +87,19 @@ class Exchange:
         self.facts.codes = list(codes)
         if detail is not None:
             self.facts.detail = detail
-        record = new_record(self.gw, self.spec, self.inbound, self.facts, self.received_at, outcome)
-        record.protocol_id = protocol.id if protocol is not None else None
-        self.session.add(record)
-        self.session.flush()  # the record's id is the answer's sequencialTransacao
+        record = record_values(self.spec, self.inbound, self.facts, self.received_at, outcome)
+        record["protocol_id"] = protocol.id if protocol is not None else None
+        # Written before the answer: the record's id is the answer's sequencialTransacao.
+        message_id = insert_record(self.session, record)
+        header = answer_header(self.gw, self.spec, self.facts, message_id, self.received_at, tipo)
         # Signed after the builder sealed it with its hash: the signature covers the hash.
-        payload = self.gw.signatures.sign(
-            build(answer_header(self.gw, self.spec, self.facts, record, tipo))
-        )
-        store_body_answer(self.session, record, payload, self.inbound.answer_charset)
+        payload = self.gw.signatures.sign(build(header))
+        store_body_answer(self.session, message_id, payload, self.inbound.answer_charset)
         return Answer(
             outcome=outcome,
             charset=self.inbound.answer_charset,
             version=self.facts.version,
-            message_id=record.id,
+            message_id=message_id,
             payload=payload,
             code=codes[0] if codes else None,
             description=detail,
