@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lxml import etree
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from gateway.services import ws_login
@@ -115,12 +115,16 @@ def record_values(
 
 
 _MESSAGES = Message.__table__
+# Built once: every message runs both, and building a statement (and its cache key) per call
+# was a visible part of a status query.
+_INSERT_RECORD = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_STORE_ANSWER = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id"))
 
 
 def insert_record(session: Session, values: dict) -> int:
     """Write an archive record (a plain INSERT: the ORM's unit of work for one row cost more
     than the rest of a status query); its id is the answer's sequencialTransacao."""
-    return session.execute(insert(_MESSAGES).returning(_MESSAGES.c.id), values).scalar_one()
+    return session.execute(_INSERT_RECORD, values).scalar_one()
 
 
 def serialize(element: etree._Element, charset: str) -> bytes:
@@ -131,9 +135,12 @@ def store_body_answer(
     session: Session, message_id: int, payload: etree._Element, charset: str
 ) -> None:
     session.execute(
-        update(_MESSAGES)
-        .where(_MESSAGES.c.id == message_id)
-        .values(raw_response=serialize(payload, charset), response_charset=charset)
+        _STORE_ANSWER,
+        {
+            "message_id": message_id,
+            "raw_response": serialize(payload, charset),
+            "response_charset": charset,
+        },
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from gateway.services import ws_login
@@ -243,22 +243,26 @@ def _authenticate(session: Session, header: Header, facts: Facts, remote_addr: s
     facts.provider_id = account.provider_id
 
 
+# With its provider in the same statement (every message needs both); built once, since every
+# message runs it.
+_ACCOUNT_BY_LOGIN = (
+    select(Account)
+    .where(Account.login == bindparam("login"), Account.kind.in_(("provider", DELEGATE)))
+    .options(joinedload(Account.provider))
+)
+# A delegate's portal login is an e-mail, often longer than loginPrestador's 20 characters: on
+# the web service it logs in with its CPF.
+_DELEGATE_BY_CPF = (
+    select(Account)
+    .where(Account.cpf == bindparam("login"), Account.kind == DELEGATE)
+    .options(joinedload(Account.provider))
+)
+
+
 def _find_ws_account(session: Session, login: str) -> Account | None:
-    # With its provider in the same statement: every message needs both.
-    with_provider = joinedload(Account.provider)
-    account = session.scalar(
-        select(Account)
-        .where(Account.login == login, Account.kind.in_(("provider", DELEGATE)))
-        .options(with_provider)
-    )
+    account = session.scalar(_ACCOUNT_BY_LOGIN, {"login": login})
     if account is None:
-        # A delegate's portal login is an e-mail, often longer than loginPrestador's 20
-        # characters: on the web service it logs in with its CPF.
-        account = session.scalar(
-            select(Account)
-            .where(Account.cpf == login, Account.kind == DELEGATE)
-            .options(with_provider)
-        )
+        account = session.scalar(_DELEGATE_BY_CPF, {"login": login})
     return account
 
 

@@ -158,6 +158,10 @@ def _receive(ex: Exchange, lot: tiss_lote.Lot) -> Answer:
 _LOTS = models.Lot.__table__
 _PROTOCOLS = models.Protocol.__table__
 _HISTORY = models.ProtocolStatusChange.__table__
+# Built once: every lot runs them.
+_INSERT_LOT = insert(_LOTS).returning(_LOTS.c.id)
+_INSERT_PROTOCOL = insert(_PROTOCOLS).returning(_PROTOCOLS.c.id)
+_INSERT_HISTORY = insert(_HISTORY)
 
 
 def _store_lot(
@@ -171,7 +175,7 @@ def _store_lot(
     ORM's unit of work cost more than everything else the gateway does for a lot."""
     # The unique (provider, numeroLote) constraint fires here on a concurrent duplicate.
     lot_id = session.execute(
-        insert(_LOTS).returning(_LOTS.c.id),
+        _INSERT_LOT,
         {
             "provider_id": provider.id,
             "numero_lote": lot.numero_lote,
@@ -185,7 +189,7 @@ def _store_lot(
     ).scalar_one()
     numero = protocol_number(lot_id)
     protocol_id = session.execute(
-        insert(_PROTOCOLS).returning(_PROTOCOLS.c.id),
+        _INSERT_PROTOCOL,
         {
             "numero": numero,
             "lot_id": lot_id,
@@ -196,7 +200,7 @@ def _store_lot(
         },
     ).scalar_one()
     session.execute(
-        insert(_HISTORY),
+        _INSERT_HISTORY,
         {
             "protocol_id": protocol_id,
             "status": STATUS_RECEBIDO,

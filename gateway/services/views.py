@@ -8,7 +8,7 @@ everything else it did."""
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from gateway.services.gateway import Gateway
@@ -42,14 +42,38 @@ _ITEM_COLUMNS = (
 )
 
 
+# The statements of a status query, built once (it is the most frequent request).
+_PROTOCOL = (
+    select(Protocol)
+    .where(Protocol.numero == bindparam("numero"), Protocol.provider_id == bindparam("provider"))
+    .options(joinedload(Protocol.lot))
+)
+_GUIDES = select(*_GUIDE_COLUMNS).where(Guide.lot_id == bindparam("lot")).order_by(Guide.position)
+_ITEMS = (
+    select(*_ITEM_COLUMNS)
+    .join(Guide, Guide.id == GuideItem.guide_id)
+    .where(Guide.lot_id == bindparam("lot"))
+    .order_by(GuideItem.guide_id, GuideItem.sequencial)
+)
+_GLOSAS = (
+    select(
+        Glosa.guide_id,
+        Glosa.item_id,
+        GuideItem.sequencial,
+        Glosa.codigo,
+        Glosa.valor,
+        Glosa.descricao,
+    )
+    .outerjoin(GuideItem, GuideItem.id == Glosa.item_id)
+    .where(Glosa.protocol_id == bindparam("protocol"))
+    .order_by(Glosa.id)
+)
+
+
 def find_protocol(session: Session, provider_id: int, numero: str) -> Protocol | None:
     """The provider's own protocol with that number (and its lot); another provider's is never
     returned."""
-    return session.scalar(
-        select(Protocol)
-        .where(Protocol.numero == numero, Protocol.provider_id == provider_id)
-        .options(joinedload(Protocol.lot))
-    )
+    return session.scalar(_PROTOCOL, {"numero": numero, "provider": provider_id})
 
 
 def protocol_view(
@@ -75,18 +99,11 @@ def guide_views(
     """The lot's guides in the order they were sent, each with its items (by sequencial) and the
     glosas the analysis recorded. Without items, a guide's glosas are its own followed by its
     items' (the order GuideView.all_glosas gives), which is all the status answer prints."""
-    guide_rows = session.execute(
-        select(*_GUIDE_COLUMNS).where(Guide.lot_id == lot_id).order_by(Guide.position)
-    ).all()
+    guide_rows = session.execute(_GUIDES, {"lot": lot_id}).all()
     on_guide, on_item = _glosas(session, protocol_id, fold_items=not items)
     by_guide: dict[int, list[ItemView]] = defaultdict(list)
     if items:
-        item_rows = session.execute(
-            select(*_ITEM_COLUMNS)
-            .join(Guide, Guide.id == GuideItem.guide_id)
-            .where(Guide.lot_id == lot_id)
-            .order_by(GuideItem.guide_id, GuideItem.sequencial)
-        ).all()
+        item_rows = session.execute(_ITEMS, {"lot": lot_id}).all()
         for row in item_rows:
             by_guide[row.guide_id].append(
                 ItemView(
@@ -125,19 +142,7 @@ def _glosas(
 ) -> tuple[dict[int, list[GlosaView]], dict[int, list[GlosaView]]]:
     """Glosas by guide id (on the whole guide) and by item id, each list in recording order.
     `fold_items` puts the items' glosas after their guide's own, item by item."""
-    rows = session.execute(
-        select(
-            Glosa.guide_id,
-            Glosa.item_id,
-            GuideItem.sequencial,
-            Glosa.codigo,
-            Glosa.valor,
-            Glosa.descricao,
-        )
-        .outerjoin(GuideItem, GuideItem.id == Glosa.item_id)
-        .where(Glosa.protocol_id == protocol_id)
-        .order_by(Glosa.id)
-    ).all()
+    rows = session.execute(_GLOSAS, {"protocol": protocol_id}).all()
     if fold_items:
         # Stable: within one item the glosas stay in recording order.
         rows = sorted(rows, key=lambda r: -1 if r.item_id is None else r.sequencial)
