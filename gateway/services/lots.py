@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from lxml import etree
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from gateway import metrics
@@ -115,6 +115,12 @@ def _first_guides(limit: int):
     return view
 
 
+_LOT_BY_NUMBER = select(models.Lot).where(
+    models.Lot.provider_id == bindparam("provider"),
+    models.Lot.numero_lote == bindparam("numero_lote"),
+)
+
+
 @dataclass(frozen=True)
 class StoredProtocol:
     """A lot's protocol as the receipt needs it (whether just stored or found on a resend)."""
@@ -128,9 +134,7 @@ class StoredProtocol:
 
 def _receive(ex: Exchange, lot: tiss_lote.Lot) -> Answer:
     existing = ex.session.scalar(
-        select(models.Lot).where(
-            models.Lot.provider_id == ex.provider.id, models.Lot.numero_lote == lot.numero_lote
-        )
+        _LOT_BY_NUMBER, {"provider": ex.provider.id, "numero_lote": lot.numero_lote}
     )
     if existing is not None:
         if existing.content_digest != lot.content_digest:
@@ -215,6 +219,9 @@ def _store_lot(
 
 _GUIDES = models.Guide.__table__
 _ITEMS = models.GuideItem.__table__
+_INSERT_GUIDES = insert(_GUIDES)
+_INSERT_ITEMS = insert(_ITEMS)
+_GUIDE_IDS = select(_GUIDES.c.position, _GUIDES.c.id).where(_GUIDES.c.lot_id == bindparam("lot"))
 
 
 def _insert_guides(
@@ -225,7 +232,7 @@ def _insert_guides(
     if not guides:
         return
     session.execute(
-        insert(_GUIDES),
+        _INSERT_GUIDES,
         [
             {
                 "lot_id": lot_id,
@@ -244,11 +251,7 @@ def _insert_guides(
     )
     # Ids by position in one query: RETURNING in parameter order costs one statement per row on
     # SQLite.
-    ids = dict(
-        session.execute(
-            select(_GUIDES.c.position, _GUIDES.c.id).where(_GUIDES.c.lot_id == lot_id)
-        ).all()
-    )
+    ids = dict(session.execute(_GUIDE_IDS, {"lot": lot_id}).all())
     items = [
         {
             "guide_id": ids[position],
@@ -264,7 +267,7 @@ def _insert_guides(
         for i in _unique_sequence(g.items)
     ]
     if items:
-        session.execute(insert(_ITEMS), items)
+        session.execute(_INSERT_ITEMS, items)
 
 
 def _unique_sequence(items):
