@@ -1,14 +1,28 @@
-"""A throw-away PKI for the signature tests, shaped like ICP-Brasil's (root, intermediate CA,
-holders with signing key usage), and the provider-side signing software: signxml, with the
-signature renamed to the TISS element as the official schema wants it."""
+"""A throw-away PKI for the tests, made with `cryptography`, and the provider-side signing
+software.
 
+One function, `issue`, makes every key and certificate; the others are its usual shapes:
+- `make_ca`: a root or intermediate CA;
+- `make_holder`: an end entity like ICP-Brasil's A1/A3 (signing key usage, client auth), for the
+  XML signatures and as a TLS client certificate;
+- `make_server`: a TLS server certificate with subject alternative names;
+- `make_crl`: a CA's certificate revocation list;
+- `Pki`: the ICP-Brasil-shaped set the signature tests use (root, intermediate CA, holders);
+- `make_tls_files`: a CA, a server certificate for 127.0.0.1 and localhost and a client
+  certificate, written as PEM files for the deployment tests (nginx);
+- `sign_as_provider`: signxml, with the signature renamed to the TISS element as the official
+  schema wants it."""
+
+import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 from lxml import etree
 from signxml import XMLSigner
 from signxml.algorithms import CanonicalizationMethod, SignatureMethod
@@ -17,6 +31,18 @@ from signxml.xades import XAdESSigner
 from gateway.tiss.namespaces import ANS, DS
 
 DAY = timedelta(days=1)
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+KEY_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -32,7 +58,7 @@ def _name(common_name: str) -> x509.Name:
 @dataclass(frozen=True)
 class Issued:
     cert: x509.Certificate
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+    key: PrivateKey
 
     @property
     def cert_pem(self) -> bytes:
@@ -47,47 +73,69 @@ class Issued:
         )
 
 
-def _builder(subject: str, issuer: Issued | None, public_key, not_before, not_after):
+def issue(
+    subject: str,
+    issuer: Issued | None = None,
+    *,
+    now: datetime,
+    key: PrivateKey | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    ca: bool = False,
+    usage: Iterable[str] = (),
+    extended_usage: Iterable[ObjectIdentifier] = (),
+    sans: Iterable[x509.GeneralName] = (),
+) -> Issued:
+    """The one certificate builder: `subject` (a common name) with `key` (a new P-256 key when
+    not given), signed by `issuer` (self-signed when None), valid from `not_before` to
+    `not_after` (30 days before `now` to a year after it when not given). `usage` names the
+    `x509.KeyUsage` bits to set (none: no key usage extension), `extended_usage` the extended key
+    usages and `sans` the subject alternative names."""
+    if key is None:
+        key = ec.generate_private_key(ec.SECP256R1())
+    usage = frozenset(usage)
+    if unknown := usage - set(KEY_USAGES):
+        raise ValueError(f"unknown key usages: {sorted(unknown)}")
+    extended_usage, sans = list(extended_usage), list(sans)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(subject))
         .issuer_name(issuer.cert.subject if issuer else _name(subject))
-        .public_key(public_key)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .not_valid_before(not_before or now - 30 * DAY)
+        .not_valid_after(not_after or now + 365 * DAY)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     if issuer is not None:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
             critical=False,
         )
-    return builder
+    builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    if usage:
+        builder = builder.add_extension(
+            x509.KeyUsage(**{name: name in usage for name in KEY_USAGES}), critical=True
+        )
+    if extended_usage:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(extended_usage), critical=False)
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    cert = builder.sign(issuer.key if issuer else key, hashes.SHA256())
+    return Issued(cert, key)
 
 
 def make_ca(name: str, issuer: Issued | None = None, *, now: datetime) -> Issued:
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        _builder(name, issuer, key.public_key(), now - 365 * DAY, now + 3650 * DAY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(issuer.key if issuer else key, hashes.SHA256())
+    """A CA (root when `issuer` is None) that signs certificates and CRLs."""
+    return issue(
+        name,
+        issuer,
+        now=now,
+        not_before=now - 365 * DAY,
+        not_after=now + 3650 * DAY,
+        ca=True,
+        usage={"key_cert_sign", "crl_sign"},
     )
-    return Issued(cert, key)
 
 
 def make_holder(
@@ -95,44 +143,47 @@ def make_holder(
     issuer: Issued,
     *,
     now: datetime,
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    key: PrivateKey | None = None,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     signing: bool = True,
 ) -> Issued:
-    """An end-entity certificate like an ICP-Brasil A1/A3 (digitalSignature, nonRepudiation)."""
-    cert = (
-        _builder(
-            name,
-            issuer,
-            key.public_key(),
-            not_before or now - 30 * DAY,
-            not_after or now + 365 * DAY,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=signing,
-                content_commitment=signing,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
-            ),
-            critical=False,
-        )
-        .sign(issuer.key, hashes.SHA256())
+    """An end-entity certificate like an ICP-Brasil A1/A3 (digitalSignature, nonRepudiation;
+    client auth, so it is a TLS client certificate too). `key`: a new P-256 key when not
+    given."""
+    return issue(
+        name,
+        issuer,
+        now=now,
+        key=key,
+        not_before=not_before,
+        not_after=not_after,
+        usage={"key_encipherment"}
+        | ({"digital_signature", "content_commitment"} if signing else set()),
+        extended_usage=[ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION],
     )
-    return Issued(cert, key)
+
+
+def make_server(
+    issuer: Issued, *, now: datetime, hosts: Iterable[str] = ("localhost", "127.0.0.1")
+) -> Issued:
+    """A TLS server certificate for `hosts` (names or IP addresses), the first one its common
+    name."""
+    hosts = list(hosts)
+    sans: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            sans.append(x509.DNSName(host))
+    return issue(
+        hosts[0],
+        issuer,
+        now=now,
+        usage={"digital_signature"},
+        extended_usage=[ExtendedKeyUsageOID.SERVER_AUTH],
+        sans=sans,
+    )
 
 
 def make_crl(issuer: Issued, revoked: list[Issued], *, now: datetime) -> bytes:
@@ -154,7 +205,7 @@ def make_crl(issuer: Issued, revoked: list[Issued], *, now: datetime) -> bytes:
 
 @dataclass
 class Pki:
-    """Everything the tests need, generated once per module."""
+    """Everything the signature tests need, generated once per module."""
 
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -181,10 +232,39 @@ class Pki:
         )
         self.unknown_ca = make_ca("AC Desconhecida", now=now)
         self.stranger = make_holder("ESTRANHO", self.unknown_ca, now=now, key=rsa_key)
-        self.gateway = make_holder(
-            "OPERADORA TESTE", self.root, now=now, key=ec.generate_private_key(ec.SECP256R1())
-        )
+        self.gateway = make_holder("OPERADORA TESTE", self.root, now=now)
         self.root_crl = make_crl(self.root, [self.revoked], now=now)
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    """A CA, a server certificate for localhost and 127.0.0.1 and a client certificate, as PEM
+    files in `directory`."""
+    now = datetime.now(UTC)
+    ca = make_ca("tiss-gateway test CA", now=now)
+    server = make_server(ca, now=now)
+    client = make_holder("PRESTADOR TESTE", ca, now=now)
+    files = TlsFiles(
+        ca=directory / "ca.pem",
+        server_cert=directory / "server.pem",
+        server_key=directory / "server.key",
+        client_cert=directory / "client.pem",
+        client_key=directory / "client.key",
+    )
+    files.ca.write_bytes(ca.cert_pem)
+    files.server_cert.write_bytes(server.cert_pem)
+    files.server_key.write_bytes(server.key_pem)
+    files.client_cert.write_bytes(client.cert_pem)
+    files.client_key.write_bytes(client.key_pem)
+    return files
 
 
 def sign_as_provider(

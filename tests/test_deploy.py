@@ -27,8 +27,8 @@ from gateway.tiss.samples import lote_guias_ws
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.conftest import PROVIDER_A, REGISTRO_ANS
+from tests.pki import TlsFiles, make_tls_files
 from tests.tissclient import envelope, read_answer, sample_lot
-from tests.tls_certs import TlsFiles, make_tls_files
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
