@@ -4,6 +4,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import unquote
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -12,8 +13,15 @@ from gateway.config import Settings
 from gateway.logs import bind_request_id, unbind_request_id
 from gateway.services.gateway import Gateway
 from gateway.soap.backoffice import app as backoffice
-from gateway.soap.protocol import ENV_GATEWAY, ENV_REMOTE, ENV_REQUEST_ID, ENV_VERSION
+from gateway.soap.protocol import (
+    ENV_CLIENT_CERT,
+    ENV_GATEWAY,
+    ENV_REMOTE,
+    ENV_REQUEST_ID,
+    ENV_VERSION,
+)
 from gateway.soap.services import build_soap_apps
+from gateway.tiss.client_certificates import CertificateError, CertificateInfo, read_certificate
 from gateway.tiss.namespaces import version_from_slug
 from gateway.web import create_web_app
 
@@ -46,6 +54,9 @@ class GatewayApp:
                 environ[ENV_VERSION] = version if self.gw.accepts(version) else None
                 environ[ENV_REQUEST_ID] = _request_id(environ)
                 environ[ENV_REMOTE] = environ.get("REMOTE_ADDR")
+                environ[ENV_CLIENT_CERT] = (
+                    _client_certificate(environ) if self.gw.settings.client_cert_headers else None
+                )
                 try:
                     return soap_app(environ, start_response)
                 except Exception:
@@ -92,6 +103,21 @@ def _server_fault(start_response):
         [("Content-Type", "text/xml; charset=UTF-8"), ("Content-Length", str(len(body)))],
     )
     return [body]
+
+
+def _client_certificate(environ) -> CertificateInfo | None:
+    """The client certificate nginx verified (deploy/nginx: X-SSL-Client-Verify is
+    $ssl_client_verify, X-SSL-Client-Cert the URL-encoded PEM $ssl_client_escaped_cert, both
+    always set by nginx). Only SUCCESS counts: NONE is no certificate, FAILED:reason one nginx
+    could not verify. Called only when TISS_CLIENT_CERT_HEADERS says nginx stands in front."""
+    if environ.get("HTTP_X_SSL_CLIENT_VERIFY", "").strip() != "SUCCESS":
+        return None
+    try:
+        return read_certificate(unquote(environ.get("HTTP_X_SSL_CLIENT_CERT", "")).encode())
+    except (CertificateError, UnicodeEncodeError):
+        # nginx verified a certificate it did not pass on: a proxy misconfiguration.
+        log.warning("X-SSL-Client-Verify is SUCCESS but X-SSL-Client-Cert is not a certificate")
+        return None
 
 
 def _request_id(environ) -> str:

@@ -72,6 +72,49 @@ def cmd_provider_require_signature(settings: Settings, args) -> int:
     return 0
 
 
+def _print_certificate(cert) -> None:
+    print(f"  SHA-256 {cert.sha256}")
+    print(f"    subject {cert.subject}")
+    print(f"    issuer  {cert.issuer} (serial {cert.serial})")
+    print(f"    valid   {cert.not_before:%Y-%m-%d %H:%M} to {cert.not_after:%Y-%m-%d %H:%M} UTC")
+
+
+def cmd_provider_add_certificate(settings: Settings, args) -> int:
+    from gateway.services.client_certificates import add_certificate
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {args.file}: {exc.strerror}") from None
+    cert = add_certificate(_db(settings), args.provider, data)
+    print(f"provider {cert.provider_code} may authenticate with this certificate:")
+    _print_certificate(cert)
+    if not settings.client_cert_headers:
+        print("note: TISS_CLIENT_CERT_HEADERS is not set here; a gateway without it ignores")
+        print("      client certificates (deploy/README.md, client certificates)")
+    return 0
+
+
+def cmd_provider_certificates(settings: Settings, args) -> int:
+    from gateway.services.client_certificates import list_certificates
+
+    certs = list_certificates(_db(settings), args.provider)
+    if not certs:
+        print(f"provider {args.provider} has no certificate registered")
+    for cert in certs:
+        print(f"provider {cert.provider_code}, added {cert.added_at:%Y-%m-%d %H:%M} UTC")
+        _print_certificate(cert)
+    return 0
+
+
+def cmd_provider_remove_certificate(settings: Settings, args) -> int:
+    from gateway.services.client_certificates import remove_certificate
+
+    cert = remove_certificate(_db(settings), args.provider, args.sha256)
+    print(f"provider {cert.provider_code} may no longer authenticate with {cert.sha256}")
+    return 0
+
+
 def cmd_demo(settings: Settings, _args) -> int:
     from sqlalchemy import select
 
@@ -247,6 +290,21 @@ def build_parser() -> argparse.ArgumentParser:
     on_off.add_argument("--on", action="store_true", dest="on")
     on_off.add_argument("--off", action="store_false", dest="on")
     req.set_defaults(func=cmd_provider_require_signature)
+    provider_help = "the provider's CNPJ, CPF or codigoPrestadorNaOperadora"
+    add_cert = prov.add_parser(
+        "add-certificate",
+        help="let a provider authenticate with a client certificate instead of its password",
+    )
+    add_cert.add_argument("provider", help=provider_help)
+    add_cert.add_argument("file", help="the provider's certificate, PEM or DER (no key)")
+    add_cert.set_defaults(func=cmd_provider_add_certificate)
+    list_certs = prov.add_parser("certificates", help="the certificates a provider may use")
+    list_certs.add_argument("provider", help=provider_help)
+    list_certs.set_defaults(func=cmd_provider_certificates)
+    remove_cert = prov.add_parser("remove-certificate", help="end a certificate's agreement")
+    remove_cert.add_argument("provider", help=provider_help)
+    remove_cert.add_argument("sha256", help="its SHA-256 fingerprint, as `certificates` shows")
+    remove_cert.set_defaults(func=cmd_provider_remove_certificate)
 
     serve = sub.add_parser("serve", help="serve the gateway under gunicorn")
     serve.add_argument("--host", default="127.0.0.1")

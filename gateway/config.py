@@ -71,6 +71,10 @@ class Settings:
     accept_utf8_hash: bool = True
     public_url: str | None = None  # base URL written into WSDLs; else taken from the request
     trust_proxy: bool = False
+    # Behind deploy/'s nginx, which verifies an optional client certificate and always sets
+    # X-SSL-Client-Verify and X-SSL-Client-Cert itself: trust those headers (README,
+    # "Client certificates"). Off, they are ignored: a direct client could forge them.
+    client_cert_headers: bool = False
     var_dir: Path = field(default_factory=_default_var_dir)
     portal: "PortalSettings" = field(default_factory=_portal_from_env)
     # Digital signatures (README, "Digital signatures"): files read once, at start.
@@ -114,6 +118,7 @@ class Settings:
             accept_utf8_hash=_bool("TISS_ACCEPT_UTF8_HASH", True),
             public_url=(os.environ.get("TISS_PUBLIC_URL") or "").rstrip("/") or None,
             trust_proxy=_bool("TISS_TRUST_PROXY", False),
+            client_cert_headers=_bool("TISS_CLIENT_CERT_HEADERS", False),
             var_dir=var_dir,
             signature_ca_file=_path("TISS_SIGNATURE_CA_FILE"),
             signature_crl_dir=_path("TISS_SIGNATURE_CRL_DIR"),

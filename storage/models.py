@@ -68,6 +68,25 @@ class Provider(Base):
     require_signature: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class ProviderCertificate(Base):
+    """A certificate the provider may use instead of its web-service password (Segurança e
+    Privacidade item 3, by agreement), registered by the operator (`tiss-gateway provider
+    add-certificate`). Known by the SHA-256 of its DER encoding; the rest is for people."""
+
+    __tablename__ = "provider_certificates"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)  # one provider per certificate
+    subject: Mapped[str] = mapped_column(String(500))
+    issuer: Mapped[str] = mapped_column(String(500))
+    serial: Mapped[str] = mapped_column(String(64))
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    provider: Mapped[Provider] = relationship()
+
+
 class Account(Base):
     """A login. Provider accounts sign TISS web-service messages (loginSenhaPrestador) and, later,
     the portal, with the same credential: argon2 over the MD5 hex of the password."""
@@ -136,6 +155,11 @@ class Message(Base):
     signature_detail: Mapped[str | None] = mapped_column(Text)
     # The name of the file a provider uploaded in the portal (None for web-service messages).
     file_name: Mapped[str | None] = mapped_column(String(200))
+    # How the sender authenticated: password (loginSenhaPrestador), certificate (a client
+    # certificate registered for the provider) or portal (the upload's logged-in user); None
+    # when it did not. The SHA-256 of the client certificate nginx verified, when trusted.
+    auth_method: Mapped[str | None] = mapped_column(String(20))
+    client_cert_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Lot(Base):

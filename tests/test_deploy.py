@@ -1,6 +1,8 @@
 """deploy/: the gunicorn configuration loads, Debian's nginx accepts the site, and the gateway
 (gunicorn with deploy/gunicorn.conf.py) behind that nginx answers a lot over TLS with a
-certificate made here. nginx comes from scripts/ensure-system-packages (run by `make test`)."""
+certificate made here, and takes a registered client certificate instead of the password (and
+no forged certificate header). nginx comes from scripts/ensure-system-packages (run by `make
+test`)."""
 
 import json
 import os
@@ -14,6 +16,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -22,6 +25,8 @@ from lxml import etree
 from sqlalchemy import create_engine, text
 
 from gateway.services.admin import add_provider, set_operator
+from gateway.services.client_certificates import add_certificate
+from gateway.tiss.client_certificates import read_certificate
 from gateway.tiss.namespaces import version_slug
 from gateway.tiss.samples import lote_guias_ws
 from storage.db import Database
@@ -207,11 +212,66 @@ def _stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
             process.wait()
 
 
+def _post_lot(base: str, tls: TlsFiles, numero: str, *, password: bool, **kwargs):
+    lot = sample_lot(PROVIDER_A, numero, 1, registro_ans=REGISTRO_ANS)
+    if not password:
+        lot.login = lot.senha_md5 = None  # no loginSenhaPrestador at all (minOccurs="0")
+    headers = {"Content-Type": "text/xml; charset=ISO-8859-1", "SOAPAction": '""'}
+    headers.update(kwargs.pop("headers", {}))
+    response = requests.post(
+        f"{base}/tiss/{version_slug('4.03.00')}/tissLoteGuias",
+        data=envelope(lote_guias_ws(lot)),
+        headers=headers,
+        verify=str(tls.ca),
+        timeout=30,
+        **kwargs,
+    )
+    return read_answer(
+        response.status_code, response.headers["Content-Type"], response.content, "4.03.00"
+    )
+
+
+def _client_certificate_replaces_the_password(base: str, tls: TlsFiles, url: str) -> None:
+    """TISS_CLIENT_CERT_HEADERS=true behind the shipped nginx: the certificate the first lot
+    presented reached the gateway (archived), and once registered it replaces the password;
+    a client without one cannot forge nginx's headers."""
+    client = (str(tls.client_cert), str(tls.client_key))
+    sha256 = read_certificate(tls.client_cert.read_bytes()).sha256
+    db = Database(url)
+    try:
+        add_certificate(db, PROVIDER_A.code, tls.client_cert.read_bytes())
+    finally:
+        db.dispose()
+    assert _post_lot(base, tls, "TLS0002", password=False, cert=client).protocol
+
+    forged = {
+        "X-SSL-Client-Verify": "SUCCESS",
+        "X-SSL-Client-Cert": quote(tls.client_cert.read_text(), safe=""),
+        "X_SSL_Client_Verify": "SUCCESS",  # underscores: dropped by nginx (and gunicorn)
+        "X_SSL_Client_Cert": quote(tls.client_cert.read_text(), safe=""),
+    }
+    refused = _post_lot(base, tls, "TLS0003", password=False, headers=forged)
+    assert refused.tiss_fault == "LoginInvalido"
+    assert "loginSenhaPrestador" in refused.faultstring
+
+    with create_engine(url).connect() as conn:
+        stored = conn.execute(
+            text("SELECT auth_method, client_cert_sha256, outcome FROM messages ORDER BY id")
+        ).all()
+    assert stored == [
+        ("password", sha256, "accepted"),  # not registered yet: the password decided
+        ("certificate", sha256, "accepted"),
+        (None, None, "rejected"),
+    ]
+
+
 def test_gateway_behind_nginx_answers_a_lot_over_tls(tmp_path, gateway_db):
     _nginx()
     tls = make_tls_files(tmp_path)
     gw_port, tls_port = _free_port(), _free_port()
     gw_log = tmp_path / "gunicorn.log"
+    env = _gateway_env(tmp_path, gateway_db, gw_port)
+    env["TISS_CLIENT_CERT_HEADERS"] = "true"  # behind this nginx, which always sets them
     with gw_log.open("wb") as log_file:
         gunicorn = subprocess.Popen(
             [
@@ -223,7 +283,7 @@ def test_gateway_behind_nginx_answers_a_lot_over_tls(tmp_path, gateway_db):
                 "gateway.app:create_app()",
             ],
             cwd=ROOT,
-            env=_gateway_env(tmp_path, gateway_db, gw_port),
+            env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
@@ -256,6 +316,8 @@ def test_gateway_behind_nginx_answers_a_lot_over_tls(tmp_path, gateway_db):
         assert stored == [(request_id, "127.0.0.1")]
         access = (tmp_path / "tiss-gateway.access.log").read_text()
         assert request_id in access and " SUCCESS " in access and "TLSv1." in access
+
+        _client_certificate_replaces_the_password(base, tls, gateway_db)
 
         # Proxy headers: the WSDL names the https address the client used.
         wsdl = requests.get(

@@ -87,6 +87,7 @@ def record_values(
 ) -> dict:
     """The archive record of a message (a row of `messages`), as column values."""
     header = facts.header
+    certificate = inbound.client_certificate
     return {
         "request_id": inbound.request_id,
         "received_at": received_at,
@@ -111,6 +112,8 @@ def record_values(
         "signature_status": facts.signature_status,
         "signature_detail": facts.signature_detail,
         "file_name": inbound.file_name,
+        "auth_method": facts.auth_method,
+        "client_cert_sha256": certificate.sha256 if certificate is not None else None,
     }
 
 

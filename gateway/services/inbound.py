@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session, joinedload
 
 from gateway.services import ws_login
 from gateway.services.accounts.delegation import FATURAMENTO, providers_for
+from gateway.services.client_certificates import certificate_provider
 from gateway.services.gateway import Gateway
 from gateway.services.passwords import is_recently_verified, verify_md5_credential
 from gateway.services.signatures import check_signature
 from gateway.tiss import codes
+from gateway.tiss.client_certificates import CertificateInfo
 from gateway.tiss.codes import FaultKind
 from gateway.tiss.hashing import check_hash
 from gateway.tiss.header import (
@@ -33,7 +35,12 @@ from gateway.tiss.schemas import SchemaSet
 from storage.models import Account, Provider
 
 SENDER_MISMATCH = "O Recebedor do arquivo diverge do login utilizado"
+LOGIN_INVALID = "login ou senha inválidos"
 DELEGATE = "delegate"
+# messages.auth_method: how the sender authenticated.
+PASSWORD = "password"  # loginSenhaPrestador
+CERTIFICATE = "certificate"  # a client certificate registered for the provider
+PORTAL = "portal"  # the portal's logged-in user (upload)
 MAX_DETAIL_ERRORS = 200
 
 
@@ -59,6 +66,9 @@ class Inbound:
     endpoint_version: str | None = None
     declared_charset: str = "UTF-8"
     file_name: str | None = None  # the portal's upload: the name of the file sent
+    # The client certificate nginx verified at the TLS handshake, when the gateway trusts its
+    # headers (TISS_CLIENT_CERT_HEADERS); None otherwise.
+    client_certificate: CertificateInfo | None = None
 
     @property
     def answer_charset(self) -> str:
@@ -106,6 +116,7 @@ class Facts:
     signature_status: str | None = None  # services.signatures: verified | unverified | ...
     signature_detail: str | None = None
     login_failure: ws_login.LoginFailure | None = None  # counted when the rejection is archived
+    auth_method: str | None = None  # password | certificate | portal, once authenticated
 
 
 def check_message(
@@ -118,6 +129,7 @@ def check_message(
     principal: Principal | None = None,
     schema_view: Callable[[etree._Element], etree._Element] | None = None,
     remote_addr: str | None = None,
+    client_certificate: CertificateInfo | None = None,
 ) -> None:
     """Run every message-level check in the order the standard implies, filling `facts`.
     Raises Rejected on the first failure (schema errors are all reported at once)."""
@@ -140,11 +152,12 @@ def check_message(
     _check_hash(gw, message, facts)
     _check_destination(gw, header)
     if principal is None:
-        _authenticate(session, header, facts, remote_addr)
+        _authenticate(session, header, facts, remote_addr, client_certificate)
     else:
         facts.account = session.get(Account, principal.account_id)
         facts.provider = session.get(Provider, principal.provider_id)
         facts.provider_id = principal.provider_id
+        facts.auth_method = PORTAL
     _check_sender(gw, session, header, facts, delegated=principal is None)
     _check_signature(gw, message, facts)
 
@@ -208,7 +221,42 @@ def _check_destination(gw: Gateway, header: Header) -> None:
         )
 
 
-def _authenticate(session: Session, header: Header, facts: Facts, remote_addr: str | None) -> None:
+def _authenticate(
+    session: Session,
+    header: Header,
+    facts: Facts,
+    remote_addr: str | None,
+    certificate: CertificateInfo | None,
+) -> None:
+    """Who sends: the provider a verified client certificate is registered for (by agreement,
+    Segurança e Privacidade item 3), else the account of loginSenhaPrestador.
+
+    With a registered certificate of an approved provider, loginSenhaPrestador (optional in the
+    schema) is neither required nor checked: the certificate is the credential, so failed
+    passwords, the account's lock and the per-address throttle never stop a certificate user.
+    Any other certificate does not count: the password decides, and without one the message is
+    refused exactly as a wrong password is, and counted as a failed login."""
+    if certificate is not None:
+        provider = certificate_provider(session, certificate)
+        if provider is not None:
+            facts.provider, facts.provider_id = provider, provider.id
+            facts.auth_method = CERTIFICATE
+            return
+        if header.senha is None:
+            verify_md5_credential(None, None)  # the cost of every refused login
+            facts.login_failure = ws_login.LoginFailure(
+                login="",
+                account_id=None,
+                remote_addr=remote_addr,
+                detail=f"certificado não cadastrado: {certificate.describe()}",
+            )
+            raise Rejected(FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED, LOGIN_INVALID)
+    _authenticate_password(session, header, facts, remote_addr)
+
+
+def _authenticate_password(
+    session: Session, header: Header, facts: Facts, remote_addr: str | None
+) -> None:
     now = datetime.now(UTC)
     login = (header.login or "").strip()
     account = _find_ws_account(session, login) if login and header.senha is not None else None
@@ -230,13 +278,14 @@ def _authenticate(session: Session, header: Header, facts: Facts, remote_addr: s
             remote_addr=remote_addr,
         )
         detail = (
-            "login ou senha inválidos"
+            LOGIN_INVALID
             if login
             else "login e senha do prestador (loginSenhaPrestador) não informados"
         )
         raise Rejected(FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED, detail)
     ws_login.record_success(session, account)
     facts.account = account
+    facts.auth_method = PASSWORD
     # A delegate (Secretária/o) has no provider of its own: the sender check picks the one it
     # acts for.
     facts.provider = account.provider

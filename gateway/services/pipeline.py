@@ -145,6 +145,7 @@ def _answer(gw, spec, inbound, message, handler, principal, schema_view, retry_o
                     principal=principal,
                     schema_view=schema_view,
                     remote_addr=inbound.remote_addr,
+                    client_certificate=inbound.client_certificate,
                 )
                 exchange = Exchange(gw, spec, session, inbound, message, facts, received_at)
                 return handler(exchange)

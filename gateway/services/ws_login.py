@@ -31,6 +31,7 @@ class LoginFailure:
     login: str
     account_id: int | None  # None when the login is unknown, inactive or already locked
     remote_addr: str | None
+    detail: str | None = None  # e.g. the subject and SHA-256 of an unregistered certificate
 
 
 def address_throttled(session: Session, remote_addr: str | None, now: datetime) -> bool:
@@ -59,7 +60,13 @@ def record_failure(session: Session, failure: LoginFailure, now: datetime) -> No
     where the per-address throttle reads it."""
     origin = Origin(remote_addr=failure.remote_addr, user_agent="web service")
     access_log.record(
-        session, FAILED, now, origin, account_id=failure.account_id, login=failure.login
+        session,
+        FAILED,
+        now,
+        origin,
+        account_id=failure.account_id,
+        login=failure.login,
+        detail=failure.detail[:300] if failure.detail else None,
     )
     if failure.account_id is None:
         return

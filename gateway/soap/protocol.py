@@ -28,6 +28,7 @@ ENV_GATEWAY = "tiss.gateway"
 ENV_VERSION = "tiss.endpoint_version"
 ENV_REQUEST_ID = "tiss.request_id"
 ENV_REMOTE = "tiss.remote_addr"
+ENV_CLIENT_CERT = "tiss.client_certificate"  # a trusted, verified client certificate, or None
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ def _inbound(env) -> Inbound:
         request_id=env[ENV_REQUEST_ID],
         remote_addr=env.get(ENV_REMOTE),
         endpoint_version=env.get(ENV_VERSION),
+        client_certificate=env.get(ENV_CLIENT_CERT),
     )
 
 

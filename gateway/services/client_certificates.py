@@ -1,0 +1,149 @@
+"""Certificates instead of passwords, by agreement (Segurança e Privacidade, item 3).
+
+The operator registers the certificate(s) a provider may present at the TLS handshake instead of
+its web-service password; nginx verifies the certificate (chain, validity, CRL) and the gateway,
+trusting nginx's headers (`TISS_CLIENT_CERT_HEADERS`), looks its SHA-256 up here. A certificate
+belongs to one provider; removing it ends the agreement at once.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import Session
+
+from gateway.services.admin import AdminError
+from gateway.services.documents import normalize
+from gateway.tiss.client_certificates import (
+    CertificateError,
+    CertificateInfo,
+    normalize_fingerprint,
+    read_certificate,
+)
+from storage.db import Database
+from storage.models import Provider, ProviderCertificate
+
+APPROVED = "approved"
+
+
+@dataclass(frozen=True)
+class RegisteredCertificate:
+    provider_code: str
+    sha256: str
+    subject: str
+    issuer: str
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    added_at: datetime
+
+
+def add_certificate(
+    db: Database, provider: str, data: bytes, now: datetime | None = None
+) -> RegisteredCertificate:
+    """Register the certificate in `data` (one PEM or DER certificate) for the provider named by
+    `provider` (CNPJ, CPF or codigoPrestadorNaOperadora)."""
+    now = now or datetime.now(UTC)
+    try:
+        info = read_certificate(data)
+    except CertificateError as exc:
+        raise AdminError(str(exc)) from None
+    if info.is_ca:
+        raise AdminError(f"{info.subject} é uma AC, não o certificado de um prestador")
+    if info.not_after <= now:
+        raise AdminError(f"o certificado {info.subject} venceu em {info.not_after:%Y-%m-%d}")
+    with db.transaction() as session:
+        owner = _provider(session, provider)
+        taken = session.scalar(
+            select(ProviderCertificate).where(ProviderCertificate.sha256 == info.sha256)
+        )
+        if taken is not None:
+            holder = session.get(Provider, taken.provider_id)
+            raise AdminError(
+                f"o certificado já está cadastrado para o prestador {holder.codigo_na_operadora}"
+            )
+        row = ProviderCertificate(
+            provider_id=owner.id,
+            sha256=info.sha256,
+            subject=info.subject[:500],
+            issuer=info.issuer[:500],
+            serial=info.serial[:64],
+            not_before=info.not_before,
+            not_after=info.not_after,
+            added_at=now,
+        )
+        session.add(row)
+        return _view(owner, row)
+
+
+def list_certificates(db: Database, provider: str) -> list[RegisteredCertificate]:
+    with db.reading() as session:
+        owner = _provider(session, provider)
+        rows = session.scalars(
+            select(ProviderCertificate)
+            .where(ProviderCertificate.provider_id == owner.id)
+            .order_by(ProviderCertificate.id)
+        )
+        return [_view(owner, row) for row in rows]
+
+
+def remove_certificate(db: Database, provider: str, fingerprint: str) -> RegisteredCertificate:
+    """End the agreement for one certificate (given by its SHA-256, with or without colons)."""
+    try:
+        sha256 = normalize_fingerprint(fingerprint)
+    except CertificateError as exc:
+        raise AdminError(str(exc)) from None
+    with db.transaction() as session:
+        owner = _provider(session, provider)
+        row = session.scalar(
+            select(ProviderCertificate).where(
+                ProviderCertificate.provider_id == owner.id, ProviderCertificate.sha256 == sha256
+            )
+        )
+        if row is None:
+            raise AdminError(
+                f"o prestador {owner.codigo_na_operadora} não tem certificado com essa impressão"
+            )
+        view = _view(owner, row)
+        session.delete(row)
+        return view
+
+
+# Built once: every message that arrives with a trusted certificate runs it.
+_PROVIDER_BY_CERTIFICATE = (
+    select(Provider)
+    .join(ProviderCertificate, ProviderCertificate.provider_id == Provider.id)
+    .where(ProviderCertificate.sha256 == bindparam("sha256"), Provider.status == APPROVED)
+)
+
+
+def certificate_provider(session: Session, certificate: CertificateInfo) -> Provider | None:
+    """The approved provider this certificate is registered for, or None (not registered, or its
+    provider is not approved: both are refused alike)."""
+    return session.scalar(_PROVIDER_BY_CERTIFICATE, {"sha256": certificate.sha256})
+
+
+def _provider(session: Session, ref: str) -> Provider:
+    """The provider with this codigoPrestadorNaOperadora, else with this CNPJ or CPF."""
+    ref = ref.strip()
+    found = session.scalar(select(Provider).where(Provider.codigo_na_operadora == ref))
+    if found is None and (doc := normalize(ref)):
+        found = session.scalar(
+            select(Provider).where(or_(Provider.cnpj == doc, Provider.cpf == doc))
+        )
+    if found is None:
+        raise AdminError(f"não há prestador com o CNPJ, CPF ou código {ref}")
+    return found
+
+
+def _view(owner: Provider, row: ProviderCertificate) -> RegisteredCertificate:
+    return RegisteredCertificate(
+        provider_code=owner.codigo_na_operadora,
+        sha256=row.sha256,
+        subject=row.subject,
+        issuer=row.issuer,
+        serial=row.serial,
+        not_before=row.not_before,
+        not_after=row.not_after,
+        added_at=row.added_at,
+    )
