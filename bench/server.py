@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+from sqlalchemy.engine import make_url
 
 from bench import workload
 from storage.db import Database
@@ -34,8 +35,12 @@ def scratch_database() -> Iterator[str]:
     name = f"tissgw_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin_url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = admin_url().rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    url = f"{base}/{name}"
+    # make_url keeps a query string (?host=/var/run/postgresql for a Unix socket) in place.
+    url = (
+        make_url(admin_url())
+        .set(drivername="postgresql+psycopg", database=name)
+        .render_as_string(hide_password=False)
+    )
     try:
         upgrade(url)
         db = Database(url)
