@@ -1,9 +1,11 @@
 """Engine and session factory for SQLite (default) and PostgreSQL."""
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -12,7 +14,37 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+    event.listen(engine.pool, "checkin", _checked_in)
+    event.listen(engine.pool, "checkout", _ping_if_idle(engine.dialect))
+    return engine
+
+
+# A pooled connection left idle this long is pinged before it is used again: PostgreSQL may have
+# been restarted, or a firewall may have dropped the connection, in the meantime. A connection in
+# steady use is not pinged: SQLAlchemy's pool_pre_ping pings on every checkout, one round trip in
+# nine of a status query. If the server goes away while connections are busy, the first
+# statement on each fails (the message is answered ErroInesperadoServidor, archived through a
+# fresh connection) and SQLAlchemy then discards the whole pool.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _checked_in(_dbapi_conn, record) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dialect):
+    def checkout(dbapi_conn, record, _proxy) -> None:
+        last_used = record.info.get("checked_in_at")
+        if last_used is not None and time.monotonic() - last_used < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # The pool replaces this connection and every other one opened before now.
+            raise InvalidatePoolError(f"ping failed: {exc}") from exc
+
+    return checkout
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
