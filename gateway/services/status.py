@@ -6,7 +6,7 @@ from gateway.services.answers import Answer
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
-from gateway.services.views import find_protocol, protocol_view
+from gateway.services.views import protocol_status
 from gateway.tiss import codes
 from gateway.tiss.requests import status_request
 from gateway.tiss.status import situacao_protocolo
@@ -29,13 +29,13 @@ def answer_status(
 def _handle(ex: Exchange) -> Answer:
     request = status_request(ex.message)
     ex.require_own(request.prestador)
-    protocol = find_protocol(ex.session, ex.provider.id, request.numero_protocolo)
-    view = protocol_view(ex.gw, ex.session, protocol, items=False) if protocol is not None else None
+    found = protocol_status(ex.gw, ex.session, ex.provider, request.numero_protocolo)
+    view = found.view if found is not None else None
     not_found = ex.glosa_code(codes.PROTOCOL_NOT_FOUND, codes.IDENTIFIER_UNKNOWN)
     return ex.reply(
         lambda header: situacao_protocolo(
             header, ex.gw.registro_ans(), ex.provider.codigo_na_operadora, view, not_found
         ),
         codes=[] if view is not None else [not_found],
-        protocol=protocol,
+        protocol=found,
     )

@@ -7,13 +7,14 @@ gateway's most frequent read, and loading a lot's guides and items as objects co
 everything else it did."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from gateway.services.gateway import Gateway
 from gateway.tiss.views import GlosaView, GuideView, ItemView, ProtocolView
-from storage.models import Glosa, Guide, GuideItem, Protocol, Provider
+from storage.models import Glosa, Guide, GuideItem, Lot, Protocol, Provider
 
 _GUIDE_COLUMNS = (
     Guide.id,
@@ -42,7 +43,7 @@ _ITEM_COLUMNS = (
 )
 
 
-# The statements of a status query, built once (it is the most frequent request).
+# Built once, like _STATUS below: the portal and the statements read protocols often too.
 _PROTOCOL = (
     select(Protocol)
     .where(Protocol.numero == bindparam("numero"), Protocol.provider_id == bindparam("provider"))
@@ -70,17 +71,67 @@ _GLOSAS = (
 )
 
 
+# A status query's protocol, lot and guides in one statement (one row per guide).
+_STATUS = (
+    select(
+        Protocol.id.label("protocol_id"),
+        Protocol.numero.label("protocol_numero"),
+        Protocol.status.label("protocol_status"),
+        Protocol.analyzed_at.label("protocol_analyzed_at"),
+        Lot.numero_lote.label("lot_numero"),
+        Lot.received_at.label("lot_received_at"),
+        *_GUIDE_COLUMNS,
+    )
+    .join(Lot, Lot.id == Protocol.lot_id)
+    .outerjoin(Guide, Guide.lot_id == Protocol.lot_id)
+    .where(Protocol.numero == bindparam("numero"), Protocol.provider_id == bindparam("provider"))
+    .order_by(Guide.position)
+)
+
+
+@dataclass(frozen=True)
+class FoundProtocol:
+    """A protocol found for a status query: what the archive record and the answer need."""
+
+    id: int
+    numero: str
+    view: ProtocolView
+
+
+def protocol_status(
+    gw: Gateway, session: Session, provider: Provider, numero: str
+) -> FoundProtocol | None:
+    """The provider's own protocol `numero` as the status answer describes it (guides without
+    items, see guide_views), read in one statement, plus one for the glosas once analysed; None
+    when the provider has no such protocol (another provider's is never returned)."""
+    rows = session.execute(_STATUS, {"numero": numero, "provider": provider.id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    on_guide = (
+        _glosas(session, first.protocol_id, fold_items=True)[0]
+        if first.protocol_analyzed_at is not None
+        else {}
+    )
+    view = ProtocolView(
+        numero=first.protocol_numero,
+        status=first.protocol_status,
+        numero_lote=first.lot_numero,
+        data_envio=gw.local(first.lot_received_at).date(),
+        codigo_prestador=provider.codigo_na_operadora,
+        guides=tuple(_guide_view(row, on_guide, {}) for row in rows if row.id is not None),
+    )
+    return FoundProtocol(first.protocol_id, first.protocol_numero, view)
+
+
 def find_protocol(session: Session, provider_id: int, numero: str) -> Protocol | None:
     """The provider's own protocol with that number (and its lot); another provider's is never
     returned."""
     return session.scalar(_PROTOCOL, {"numero": numero, "provider": provider_id})
 
 
-def protocol_view(
-    gw: Gateway, session: Session, protocol: Protocol, *, items: bool = True
-) -> ProtocolView:
-    """The protocol as the TISS answers describe it. `items=False` is the lighter view the status
-    answer needs: guides without their items (see guide_views)."""
+def protocol_view(gw: Gateway, session: Session, protocol: Protocol) -> ProtocolView:
+    """The protocol as the TISS answers and the portal describe it, guides with their items."""
     lot = protocol.lot
     provider = session.get(Provider, protocol.provider_id)
     return ProtocolView(
@@ -89,51 +140,50 @@ def protocol_view(
         numero_lote=lot.numero_lote,
         data_envio=gw.local(lot.received_at).date(),
         codigo_prestador=provider.codigo_na_operadora,
-        guides=guide_views(session, lot.id, protocol.id, items=items),
+        guides=guide_views(session, lot.id, protocol.id),
     )
 
 
-def guide_views(
-    session: Session, lot_id: int, protocol_id: int, *, items: bool = True
-) -> tuple[GuideView, ...]:
+def guide_views(session: Session, lot_id: int, protocol_id: int) -> tuple[GuideView, ...]:
     """The lot's guides in the order they were sent, each with its items (by sequencial) and the
-    glosas the analysis recorded. Without items, a guide's glosas are its own followed by its
-    items' (the order GuideView.all_glosas gives), which is all the status answer prints."""
+    glosas the analysis recorded."""
     guide_rows = session.execute(_GUIDES, {"lot": lot_id}).all()
-    on_guide, on_item = _glosas(session, protocol_id, fold_items=not items)
+    on_guide, on_item = _glosas(session, protocol_id, fold_items=False)
     by_guide: dict[int, list[ItemView]] = defaultdict(list)
-    if items:
-        item_rows = session.execute(_ITEMS, {"lot": lot_id}).all()
-        for row in item_rows:
-            by_guide[row.guide_id].append(
-                ItemView(
-                    sequencial=row.sequencial,
-                    data_realizacao=row.data_realizacao,
-                    codigo_tabela=row.codigo_tabela,
-                    codigo_procedimento=row.codigo_procedimento,
-                    descricao=row.descricao,
-                    quantidade=row.quantidade,
-                    valor_informado=row.valor_informado,
-                    valor_processado=row.valor_processado,
-                    valor_liberado=row.valor_liberado,
-                    glosas=tuple(on_item.get(row.id, ())),
-                )
+    item_rows = session.execute(_ITEMS, {"lot": lot_id}).all()
+    for row in item_rows:
+        by_guide[row.guide_id].append(
+            ItemView(
+                sequencial=row.sequencial,
+                data_realizacao=row.data_realizacao,
+                codigo_tabela=row.codigo_tabela,
+                codigo_procedimento=row.codigo_procedimento,
+                descricao=row.descricao,
+                quantidade=row.quantidade,
+                valor_informado=row.valor_informado,
+                valor_processado=row.valor_processado,
+                valor_liberado=row.valor_liberado,
+                glosas=tuple(on_item.get(row.id, ())),
             )
-    return tuple(
-        GuideView(
-            guide_type=row.guide_type,
-            numero_guia_prestador=row.numero_guia_prestador,
-            numero_guia_operadora=row.numero_guia_operadora,
-            numero_carteira=row.numero_carteira,
-            atendimento_rn=row.atendimento_rn,
-            data_realizacao=row.data_realizacao,
-            valor_informado=row.valor_informado,
-            valor_processado=row.valor_processado,
-            valor_liberado=row.valor_liberado,
-            glosas=tuple(on_guide.get(row.id, ())),
-            items=tuple(by_guide.get(row.id, ())),
         )
-        for row in guide_rows
+    return tuple(_guide_view(row, on_guide, by_guide) for row in guide_rows)
+
+
+def _guide_view(
+    row, glosas: dict[int, list[GlosaView]], items: dict[int, list[ItemView]]
+) -> GuideView:
+    return GuideView(
+        guide_type=row.guide_type,
+        numero_guia_prestador=row.numero_guia_prestador,
+        numero_guia_operadora=row.numero_guia_operadora,
+        numero_carteira=row.numero_carteira,
+        atendimento_rn=row.atendimento_rn,
+        data_realizacao=row.data_realizacao,
+        valor_informado=row.valor_informado,
+        valor_processado=row.valor_processado,
+        valor_liberado=row.valor_liberado,
+        glosas=tuple(glosas.get(row.id, ())),
+        items=tuple(items.get(row.id, ())),
     )
 
 
