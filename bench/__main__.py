@@ -137,10 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=PARTS, action="append", help="run only this part")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
     parser.add_argument("--repeat", type=int, default=30, help="lots per in-process cell")
-    # 3 per core: with PostgreSQL on the same machine a sync worker waits on it for part of each
-    # request; 6 workers did better than 4 on the 2-core reference machine (bench/RESULTS.md).
+    # Cores + 1: a sync worker waits on PostgreSQL for part of each request, but with the database
+    # and the load generator on the same cores more workers only add switching; on the 2-core
+    # reference machine 3 workers did better than 4 and 6 (bench/RESULTS.md).
     parser.add_argument(
-        "--workers", type=int, default=3 * (os.cpu_count() or 1), help="gunicorn workers"
+        "--workers", type=int, default=(os.cpu_count() or 1) + 1, help="gunicorn workers"
     )
     args = parser.parse_args(argv)
     # The portal needs a key; without one it writes a generated key to disk and warns.
