@@ -152,20 +152,10 @@ def guide_views(session: Session, lot_id: int, protocol_id: int) -> tuple[GuideV
     by_guide: dict[int, list[ItemView]] = defaultdict(list)
     item_rows = session.execute(_ITEMS, {"lot": lot_id}).all()
     for row in item_rows:
-        by_guide[row.guide_id].append(
-            ItemView(
-                sequencial=row.sequencial,
-                data_realizacao=row.data_realizacao,
-                codigo_tabela=row.codigo_tabela,
-                codigo_procedimento=row.codigo_procedimento,
-                descricao=row.descricao,
-                quantidade=row.quantidade,
-                valor_informado=row.valor_informado,
-                valor_processado=row.valor_processado,
-                valor_liberado=row.valor_liberado,
-                glosas=tuple(on_item.get(row.id, ())),
-            )
-        )
+        # The columns after the two ids are named like ItemView's fields.
+        fields = row._asdict()
+        guide_id, item_id = fields.pop("guide_id"), fields.pop("id")
+        by_guide[guide_id].append(ItemView(**fields, glosas=tuple(on_item.get(item_id, ()))))
     return tuple(_guide_view(row, on_guide, by_guide) for row in guide_rows)
 
 
