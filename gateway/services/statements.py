@@ -1,6 +1,6 @@
 """Use case: answer a statement request (tissSolicitacaoDemonstrativoRetorno): the account
-analysis of up to 30 protocols, or the payments of a date or competência. Only the requesting
-provider's own protocols and payments are ever read."""
+analysis of up to 30 protocols, or the payments (médicos or odontológicos) of a date or
+competência. Only the requesting provider's own protocols and payments are ever read."""
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -29,7 +29,9 @@ from gateway.tiss.statements import (
     PaymentView,
     Pending,
     StatementParties,
+    cnpj_fits,
 )
+from gateway.tiss.views import GlosaView, ItemView
 from storage import models
 
 DEMONSTRATIVO_RETORNO = ServiceSpec(
@@ -41,6 +43,7 @@ DEMONSTRATIVO_RETORNO = ServiceSpec(
 )
 TIPO_ANALISE = "DEMONSTRATIVO_ANALISE_CONTA"
 TIPO_PAGAMENTO = "DEMONSTRATIVO_PAGAMENTO"
+TIPO_ODONTOLOGIA = "DEMONSTRATIVO_ODONTOLOGIA"
 STATUS_EM_ANALISE = 2
 
 
@@ -74,6 +77,9 @@ def statement_parties(
         codigo_prestador=provider.codigo_na_operadora,
         cnes=provider.cnes,
         data_emissao=today,
+        nome_prestador=provider.name,
+        cnpj_prestador=provider.cnpj,
+        cpf_prestador=provider.cpf,
     )
 
 
@@ -137,20 +143,24 @@ def payment_statement_number(request: StatementRequest, provider_id: int) -> str
 
 def statement_number(data_pagamento: date | None, competencia: str | None, provider_id: int) -> str:
     """Stable per provider and period: the web service and the portal print the same number."""
-    period = data_pagamento.strftime("%Y%m%d") if data_pagamento else competencia
-    return f"PG{period}-{provider_id}"[:20]
+    return f"PG{_period(data_pagamento, competencia)}-{provider_id}"[:20]
+
+
+def odonto_statement_number(data_pagamento: date | None, competencia: str | None) -> str:
+    """The odontológico statement's number is st_texto12, with no room for the period and the
+    provider's id as the médico one has them (PG20261130-42): it is the period alone, stable per
+    provider and period as that one is, and unique among the statements of the provider the
+    statement names (codigoPrestador)."""
+    return f"PO{_period(data_pagamento, competencia)}"
+
+
+def _period(data_pagamento: date | None, competencia: str | None) -> str:
+    return data_pagamento.strftime("%Y%m%d") if data_pagamento else competencia
 
 
 def _payment(ex: Exchange, request: StatementRequest) -> Answer:
     if request.tipo_demonstrativo == KIND_PAYMENT_ODONTO:
-        description = "demonstrativo de pagamento odontológico ainda não é emitido por web service"
-        return ex.reply(
-            lambda h: tiss_statements.demonstrativo_erro(
-                h, codes.MESSAGE_OUT_OF_STANDARD, description
-            ),
-            codes=[codes.MESSAGE_OUT_OF_STANDARD],
-            detail=description,
-        )
+        return _payment_odonto(ex, request)
     payments = find_payments(
         ex.session, ex.provider.id, request.data_pagamento, request.competencia
     )
@@ -165,6 +175,37 @@ def _payment(ex: Exchange, request: StatementRequest) -> Answer:
     )
 
 
+def _payment_odonto(ex: Exchange, request: StatementRequest) -> Answer:
+    payments = find_payments(
+        ex.session, ex.provider.id, request.data_pagamento, request.competencia, odonto=True
+    )
+    if not payments:
+        return _pending(ex, KIND_PAYMENT_ODONTO, None, STATUS_EM_ANALISE, TIPO_ODONTOLOGIA)
+    cnpj = ex.provider.cnpj
+    if cnpj and not cnpj_fits(cnpj, ex.facts.version):
+        # The statement must carry the provider's CNPJ, and this version's st_CNPJ has no
+        # letters: no valid statement can be written in it.
+        description = (
+            f"CNPJ alfanumérico do prestador não cabe no demonstrativo odontológico da versão "
+            f"{ex.facts.version}; solicite-o na versão {tiss_statements.ALPHANUMERIC_CNPJ_SINCE}"
+        )
+        return ex.reply(
+            lambda h: tiss_statements.demonstrativo_erro(
+                h, codes.MESSAGE_OUT_OF_STANDARD, description
+            ),
+            codes=[codes.MESSAGE_OUT_OF_STANDARD],
+            detail=description,
+            tipo=TIPO_ODONTOLOGIA,
+        )
+    views = [payment_view(ex.gw, p, procedures=True) for p in payments]
+    parties = _parties(ex)
+    numero = odonto_statement_number(request.data_pagamento, request.competencia)
+    return ex.reply(
+        lambda h: tiss_statements.demonstrativo_pagamento_odonto(h, parties, numero, views),
+        tipo=TIPO_ODONTOLOGIA,
+    )
+
+
 def find_payments(
     session: Session,
     provider_id: int,
@@ -174,7 +215,14 @@ def find_payments(
     odonto: bool = False,
 ) -> list[models.Payment]:
     """The provider's payments on a date or for a competência (AAAAMM), médicos or, with
-    `odonto`, odontológicos (a payment is odontológico when every guide it pays is a guiaOdonto)."""
+    `odonto`, odontológicos (a payment is odontológico when every guide it pays is a guiaOdonto),
+    then with each guide's procedures and glosas, which the odontológico statement lists."""
+    guide = selectinload(models.Payment.lines).selectinload(models.PaymentLine.guide)
+    procedures = (
+        (guide.selectinload(models.Guide.items), guide.selectinload(models.Guide.glosas))
+        if odonto
+        else ()
+    )
     query = (
         select(models.Payment)
         .where(models.Payment.provider_id == provider_id)
@@ -184,6 +232,7 @@ def find_payments(
             .selectinload(models.PaymentLine.protocol)
             .selectinload(models.Protocol.lot),
             selectinload(models.Payment.adjustments),
+            *procedures,
         )
         .order_by(models.Payment.data_pagamento, models.Payment.id)
     )
@@ -202,7 +251,9 @@ def is_odonto(payment: models.Payment) -> bool:
     return bool(payment.lines) and all(line.guide.guide_type == ODONTO for line in payment.lines)
 
 
-def payment_view(gw: Gateway, payment: models.Payment) -> PaymentView:
+def payment_view(gw: Gateway, payment: models.Payment, *, procedures: bool = False) -> PaymentView:
+    """The payment as the statements show it; with `procedures`, each guide's card, procedures
+    and glosas too (read by find_payments with `odonto`)."""
     by_protocol: dict[int, list[models.PaymentLine]] = defaultdict(list)
     for line in payment.lines:
         by_protocol[line.protocol_id].append(line)
@@ -214,7 +265,10 @@ def payment_view(gw: Gateway, payment: models.Payment) -> PaymentView:
                 numero=protocol.numero,
                 numero_lote=protocol.lot.numero_lote,
                 data_protocolo=gw.local(protocol.lot.received_at).date(),
-                guides=tuple(_paid_guide(line) for line in lines),
+                guides=tuple(_paid_guide(line, procedures) for line in lines),
+                data_analise=(
+                    gw.local(protocol.analyzed_at).date() if protocol.analyzed_at else None
+                ),
             )
         )
     return PaymentView(
@@ -231,7 +285,7 @@ def payment_view(gw: Gateway, payment: models.Payment) -> PaymentView:
     )
 
 
-def _paid_guide(line: models.PaymentLine) -> PaidGuide:
+def _paid_guide(line: models.PaymentLine, procedures: bool) -> PaidGuide:
     guide = line.guide
     processado = (
         guide.valor_processado if guide.valor_processado is not None else guide.valor_informado
@@ -244,4 +298,33 @@ def _paid_guide(line: models.PaymentLine) -> PaidGuide:
         valor_processado=processado,
         valor_glosa=processado - liberado,
         valor_pago=line.valor_pago,
+        **(_procedures(guide) if procedures else {}),
     )
+
+
+def _procedures(guide: models.Guide) -> dict:
+    """The guide's card, its items with their glosas, and the glosas on the guide as a whole."""
+    on_item: dict[int, list[GlosaView]] = defaultdict(list)
+    on_guide: list[GlosaView] = []
+    for glosa in guide.glosas:
+        view = GlosaView(glosa.codigo, glosa.valor, glosa.descricao)
+        if glosa.item_id is None:
+            on_guide.append(view)
+        else:
+            on_item[glosa.item_id].append(view)
+    items = tuple(
+        ItemView(
+            sequencial=item.sequencial,
+            data_realizacao=item.data_realizacao,
+            codigo_tabela=item.codigo_tabela,
+            codigo_procedimento=item.codigo_procedimento,
+            descricao=item.descricao,
+            quantidade=item.quantidade,
+            valor_informado=item.valor_informado,
+            valor_processado=item.valor_processado,
+            valor_liberado=item.valor_liberado,
+            glosas=tuple(on_item.get(item.id, ())),
+        )
+        for item in guide.items
+    )
+    return {"numero_carteira": guide.numero_carteira, "items": items, "glosas": tuple(on_guide)}

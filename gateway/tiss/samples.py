@@ -1,4 +1,5 @@
-"""Builders of provider-side TISS messages: lots of Guia de Consulta or SP/SADT.
+"""Builders of provider-side TISS messages: lots of Guia de Consulta, SP/SADT or Tratamento
+Odontológico (GTO).
 
 Used by the demo, the benchmarks and the tests to produce realistic, schema-valid messages with a
 correct hash, the way a hospital system would send them.
@@ -37,7 +38,7 @@ class SampleLot:
     origem: Party
     numero_lote: str
     guides: list[SampleGuide]
-    guide_type: str = "guiaConsulta"  # or guiaSP-SADT
+    guide_type: str = "guiaConsulta"  # or guiaSP-SADT, guiaOdonto
     version: str = "4.03.00"
     login: str | None = None
     senha_md5: str | None = None
@@ -136,7 +137,46 @@ def _sp_sadt(parent, lot: SampleLot, g: SampleGuide) -> None:
     _sub(total, "valorTotalGeral", f"{g.valor:.2f}")
 
 
-_GUIDE_WRITERS = {"guiaConsulta": _consulta, "guiaSP-SADT": _sp_sadt}
+def _odonto(parent, lot: SampleLot, g: SampleGuide) -> None:
+    """A GTO with two procedures (a first consultation and a restoration of tooth 11)."""
+    guia = _sub(parent, "guiaOdonto")
+    _sub(guia, "registroANS", lot.registro_ans)
+    _sub(guia, "numeroGuiaPrestador", g.numero_guia)
+    ben = _sub(guia, "dadosBeneficiario")
+    _sub(ben, "numeroCarteira", g.carteira)
+    _sub(ben, "atendimentoRN", "N")
+    _sub(guia, "planoBeneficiario", "PLANO ODONTO")
+    prof = _sub(guia, "dadosProfissionaisResponsaveis")
+    _sub(prof, "codigoProfExec", lot.codigo_prestador)
+    _sub(prof, "croExec", "12345")
+    _sub(prof, "ufExec", "35")
+    _sub(prof, "cnesExec", "2077485")
+    _sub(prof, "cbosExec2", "223208")
+    half = (g.valor / 2).quantize(Decimal("0.01"))
+    procedures = [
+        ("81000065", "CONSULTA ODONTOLÓGICA INICIAL", None, half),
+        ("85100196", "RESTAURAÇÃO DE RESINA FOTOPOLIMERIZÁVEL 1 FACE", "11", g.valor - half),
+    ]
+    for seq, (code, description, tooth, value) in enumerate(procedures, start=1):
+        item = _sub(guia, "procedimentosExecutados")
+        _sub(item, "sequencialItem", str(seq))
+        proc = _sub(item, "procSolic")
+        _sub(proc, "codigoTabela", "22")
+        _sub(proc, "codigoProcedimento", code)
+        _sub(proc, "descricaoProcedimento", description)
+        if tooth:
+            _sub(_sub(item, "denteRegiao"), "codDente", tooth)
+            _sub(item, "denteFace", "O")
+        _sub(item, "qtdProc", "1")
+        _sub(item, "valorProc", f"{value:.2f}")
+        _sub(item, "autorizado", "true")
+        _sub(item, "dataRealizacao", g.data)
+    _sub(guia, "tipoAtendimento", "1")
+    _sub(guia, "tipoFaturamento", "4")
+    _sub(guia, "valorTotalProc", f"{g.valor:.2f}")
+
+
+_GUIDE_WRITERS = {"guiaConsulta": _consulta, "guiaSP-SADT": _sp_sadt, "guiaOdonto": _odonto}
 
 
 def _lote(parent, lot: SampleLot) -> None:

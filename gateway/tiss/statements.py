@@ -1,11 +1,14 @@
-"""demonstrativoRetornoWS: account-analysis and payment statements, or why there is none yet."""
+"""demonstrativoRetornoWS: account-analysis and payment statements (médico and odontológico), or
+why there is none yet."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from lxml import etree
 
+from gateway.tiss.codes import describe
 from gateway.tiss.responses import (
     AnswerHeader,
     clip,
@@ -16,13 +19,15 @@ from gateway.tiss.responses import (
     seal,
     sub,
 )
-from gateway.tiss.views import ZERO, GuideView, ProtocolView
+from gateway.tiss.views import ZERO, GlosaView, GuideView, ItemView, ProtocolView
 
 KIND_PAYMENT = "1"
 KIND_ANALYSIS = "2"
 KIND_PAYMENT_ODONTO = "3"
 DEBIT = "1"
 CREDIT = "2"
+# st_CNPJ accepts the alphanumeric CNPJ from this version on ([0-9]{14} before it).
+ALPHANUMERIC_CNPJ_SINCE = "4.03.00"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,10 @@ class StatementParties:
     codigo_prestador: str
     cnes: str
     data_emissao: date
+    # The odontológico statement also names the provider and its CPF or CNPJ.
+    nome_prestador: str = ""
+    cnpj_prestador: str | None = None
+    cpf_prestador: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,11 @@ class PaidGuide:
     valor_processado: Decimal
     valor_glosa: Decimal
     valor_pago: Decimal
+    # What the odontológico statement lists besides the values: the card, the procedures with
+    # their own values and glosas, and the glosas on the guide as a whole.
+    numero_carteira: str = ""
+    items: tuple[ItemView, ...] = ()
+    glosas: tuple[GlosaView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,7 @@ class PaidProtocol:
     numero_lote: str
     data_protocolo: date
     guides: tuple[PaidGuide, ...]
+    data_analise: date | None = None  # when the operator's analysis was recorded
 
     def total(self, attr: str) -> Decimal:
         return sum((getattr(g, attr) for g in self.guides), ZERO)
@@ -254,6 +269,206 @@ def _desconto(el: etree._Element, adjustment: Adjustment) -> None:
     sub(el, "tipoDebitoCredito", adjustment.tipo)
     sub(el, "descricaoDbCr", clip(adjustment.descricao, 40))
     sub(el, "valorDbCr", money(adjustment.valor))
+
+
+# --- demonstrativo de pagamento odontológico (cto_demonstrativoOdontologia) -------------------
+
+# Franquia (the part of a procedure the beneficiary pays the dentist, which the operator deducts)
+# is neither kept from the guides nor part of the operator's analysis: the released values were
+# decided without one. Every valorFranquia is therefore 0.00, nothing deducted beyond the glosas.
+FRANQUIA = ZERO
+# Each level's five values, in the schema's order: informed, processed, glosa, franquia, released.
+_VALUES = ("valor_informado", "valor_processado", "valor_glosa", None, "valor_pago")
+
+
+def cnpj_fits(cnpj: str, version: str) -> bool:
+    """Whether st_CNPJ of `version` accepts this CNPJ (an alphanumeric one only from 4.03.00)."""
+    return cnpj.isdigit() or version >= ALPHANUMERIC_CNPJ_SINCE
+
+
+def processing_period(payments: list[PaymentView]) -> tuple[date, date]:
+    """periodoProc: from the receipt of the first protocol paid to the last analysis of one (a
+    protocol paid without a recorded analysis counts by its payment date): when the operator
+    processed the guides the statement pays, as far as the gateway records it."""
+    protocols = [(p, pr) for p in payments for pr in p.protocols]
+    start = min(pr.data_protocolo for _, pr in protocols)
+    end = max(pr.data_analise or p.data_pagamento for p, pr in protocols)
+    return start, max(start, end)
+
+
+def demonstrativo_pagamento_odonto(
+    header: AnswerHeader, parties: StatementParties, numero: str, payments: list[PaymentView]
+) -> etree._Element:
+    """cto_demonstrativoOdontologia: one dadosPagamentoPorData per payment, with its protocols,
+    each guide and each procedure with its values and glosa codes, the totals per protocol and
+    per date, the debits and credits, and the net amount."""
+    root = new_message("demonstrativoRetornoWS", header)
+    demo = sub(sub(root, "demonstrativoRetorno"), "demonstrativoPagamentoOdonto")
+    cab = sub(demo, "cabecalhoDemonstrativoOdonto")
+    sub(cab, "registroANS", parties.registro_ans)
+    sub(cab, "numeroDemonstrativo", numero)
+    sub(cab, "nomeOperadora", clip(parties.nome_operadora, 70))
+    sub(cab, "cnpjOper", parties.cnpj_operadora)
+    start, end = processing_period(payments)
+    periodo = sub(cab, "periodoProc")
+    sub(periodo, "datainicio", start.isoformat())
+    sub(periodo, "datafim", end.isoformat())
+    prestador = sub(demo, "dadosPrestador")
+    sub(prestador, "codigoPrestador", parties.codigo_prestador)
+    documento = sub(prestador, "cpfCNPJContratado")
+    if parties.cnpj_prestador:
+        sub(documento, "cnpjPrestador", parties.cnpj_prestador)
+    else:
+        sub(documento, "cpfContratado", parties.cpf_prestador)
+    # TISS 4 took the executing dentist's name out of the guiaOdonto (nomeProfExec), so the
+    # gateway never receives it; the contracted provider, who billed the guide and is paid for
+    # it, is the executante the gateway knows.
+    executante = clip(parties.nome_prestador or parties.codigo_prestador, 70)
+    for payment in payments:
+        _pagamento_odonto(sub(demo, "dadosPagamentoPorData"), payment, executante)
+    _values(
+        sub(demo, "totaisBrutoDemonstrativo"),
+        (
+            "valorInformadoPorDemonstrativoData",
+            "valorlProcessadoPorDemonstrativo",
+            "valorlGlosaPorDemonstrativo",
+            "valoFranquiaPorDemonstrativo",
+            "valorLiberadoPorDemonstrativo",
+        ),
+        lambda attr: _sum(payments, attr),
+    )
+    adjustments = [a for p in payments for a in p.adjustments]
+    if adjustments:
+        box = sub(demo, "debCredDemonstrativo")
+        for adjustment in adjustments:
+            _desconto(sub(box, "descontos"), adjustment)
+    sub(
+        demo,
+        "totalDebitosDemonstativo",
+        money(sum((p.adjustments_total(DEBIT) for p in payments), ZERO)),
+    )
+    sub(
+        demo,
+        "totalCreditosDemonstrativo",
+        money(sum((p.adjustments_total(CREDIT) for p in payments), ZERO)),
+    )
+    sub(demo, "valorRecebidoDemonstrativo", money(sum((p.liquido for p in payments), ZERO)))
+    return seal(root)
+
+
+def _values(el: etree._Element, names: tuple[str, ...], total: Callable[[str], Decimal]) -> None:
+    for name, attr in zip(names, _VALUES, strict=True):
+        sub(el, name, money(total(attr) if attr else FRANQUIA))
+
+
+def _pagamento_odonto(el: etree._Element, payment: PaymentView, executante: str) -> None:
+    dados = sub(el, "dadosPagamento")
+    sub(dados, "dataPagamento", payment.data_pagamento.isoformat())
+    for name, value in (
+        ("banco", payment.banco),
+        ("agencia", payment.agencia),
+        ("conta", payment.conta),
+    ):
+        if value:
+            sub(dados, name, value)
+    for protocol in payment.protocols:
+        box = sub(el, "protocolos")
+        sub(box, "numeroLote", protocol.numero_lote)
+        sub(box, "numeroProtocolo", protocol.numero)
+        for guide in protocol.guides:
+            _guia_odonto(sub(box, "dadosPagamentoGuia"), guide, executante, protocol)
+        _values(
+            sub(box, "totaisPorProtocolo"),
+            (
+                "valorTotalInformadoPorProtocolo",
+                "valorTotalProcessadoPorProtocolo",
+                "valorTotalGlosaPorProtocolo",
+                "valorTotalFranquiaPorProtocolo",
+                "valorTotalLiberadoPorProtocolo",
+            ),
+            protocol.total,
+        )
+    _values(
+        sub(el, "totaisPorData"),
+        (
+            "valorBrutonformadoPorData",
+            "valorBrutoProcessadoPorData",
+            "valorBrutoGlosaPorData",
+            "valorBrutoFranquiaPorData",
+            "valorBrutoLiberadoPorData",
+        ),
+        payment.total,
+    )
+    if payment.adjustments:
+        box = sub(el, "debCredPorDataPagamento")
+        for adjustment in payment.adjustments:
+            _desconto(sub(box, "descontos"), adjustment)
+    liquido = sub(el, "totalLiquidoPorData")
+    sub(liquido, "valorTotalDebitosPorData", money(payment.adjustments_total(DEBIT)))
+    sub(liquido, "valorTotalCreditosPorData", money(payment.adjustments_total(CREDIT)))
+    sub(liquido, "valorFinalAReceberPorData", money(payment.liquido))
+
+
+def _guia_odonto(
+    el: etree._Element, guide: PaidGuide, executante: str, protocol: PaidProtocol
+) -> None:
+    sub(el, "numeroGuiaPrestador", guide.numero_guia_prestador)
+    if guide.numero_guia_operadora:
+        sub(el, "numeroGuiaOperadora", guide.numero_guia_operadora)
+    sub(el, "recurso", "N")  # payments of appeals (recurso de glosa) are not modelled
+    sub(el, "nomeExecutante", executante)
+    sub(el, "carteiraBeneficiario", guide.numero_carteira)
+    for item in guide.items:
+        _procedimento_odonto(sub(el, "dadosPagamento"), item, protocol.data_protocolo)
+    if guide.glosas:
+        # The statement has glosa codes only per procedure; those on the guide as a whole go
+        # where the provider reads them, the guide's observation.
+        sub(el, "observacaoGuia", clip(_glosas_text(guide.glosas), 500))
+    _values(
+        el,
+        (
+            "valorTotalInformadoGuia",
+            "valorTotalProcessadoGuia",
+            "valorTotalGlosaGuia",
+            "valorTotalFranquiaGuia",
+            "valorTotalLiberadoGuia",
+        ),
+        lambda attr: getattr(guide, attr),
+    )
+
+
+def _glosas_text(glosas: tuple[GlosaView, ...]) -> str:
+    listed = "; ".join(
+        f"{g.code} - {g.descricao or describe(g.code)} ({money(g.valor)})" for g in glosas
+    )
+    return f"Glosas na guia: {listed}"
+
+
+def _procedimento_odonto(el: etree._Element, item: ItemView, received: date) -> None:
+    sub(el, "sequencialItem", str(item.sequencial))
+    proc = sub(el, "procedimento")
+    sub(proc, "codigoTabela", item.codigo_tabela)
+    sub(proc, "codigoProcedimento", item.codigo_procedimento)
+    sub(proc, "descricaoProcedimento", clip(item.descricao, 150))
+    # denteRegiao and denteFace are optional and the gateway does not record them: left out.
+    sub(el, "dataRealizacao", item.data_realizacao or received.isoformat())
+    # The guiaOdonto sends qtdProc as st_numerico2 too, so the stored quantity is a whole number.
+    sub(el, "qtdProc", str(int(item.quantidade)))
+    # An item never analysed (paid by a value the operator gave the guide) is taken as the
+    # analysis defaults take it: processed as informed, released as processed.
+    processado = (
+        item.valor_processado if item.valor_processado is not None else item.valor_informado
+    )
+    liberado = item.valor_liberado if item.valor_liberado is not None else processado
+    sub(el, "valorInformado", money(item.valor_informado))
+    sub(el, "valorProcessado", money(processado))
+    sub(el, "valorGlosaEstorno", money(processado - liberado))
+    sub(el, "valorFranquia", money(FRANQUIA))
+    # st_decimal7-2 here, narrower than the other values: a single dental procedure released
+    # above 99999.99 cannot be written in this statement at all.
+    sub(el, "valorLiberado", money(liberado))
+    for code in dict.fromkeys(g.code for g in item.glosas):
+        sub(el, "codigosGlosa", code)
 
 
 @dataclass(frozen=True)

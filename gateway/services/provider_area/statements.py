@@ -11,6 +11,7 @@ from gateway.services.statements import (
     analysed_protocols,
     analysis_statement_number,
     find_payments,
+    odonto_statement_number,
     payment_view,
     statement_number,
     statement_parties,
@@ -68,7 +69,11 @@ def payment_statement(
         return PaymentStatement(
             parties=statement_parties(gw, session, provider, today),
             provider_name=provider.name,
-            numero=statement_number(data_pagamento, competencia, provider_id),
+            numero=(
+                odonto_statement_number(data_pagamento, competencia)
+                if kind == ODONTO
+                else statement_number(data_pagamento, competencia, provider_id)
+            ),
             kind=kind,
             period=period,
             payments=tuple(payment_view(gw, p) for p in payments),
