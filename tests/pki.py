@@ -4,7 +4,8 @@ software.
 One function, `issue`, makes every key and certificate; the others are its usual shapes:
 - `make_ca`: a root or intermediate CA;
 - `make_holder`: an end entity like ICP-Brasil's A1/A3 (signing key usage, client auth), for the
-  XML signatures and as a TLS client certificate;
+  XML signatures and as a TLS client certificate, naming its holder's CNPJ (e-CNPJ) or CPF
+  (e-CPF) in the otherName fields of `icp_brasil_names`;
 - `make_server`: a TLS server certificate with subject alternative names;
 - `make_crl`: a CA's certificate revocation list;
 - `Pki`: the ICP-Brasil-shaped set the signature tests use (root, intermediate CA, holders);
@@ -31,6 +32,12 @@ from signxml.xades import XAdESSigner
 from gateway.tiss.namespaces import ANS, DS
 
 DAY = timedelta(days=1)
+HOSPITAL_A_CNPJ = "11222333000181"  # tests.conftest.PROVIDER_A
+CLINICA_B_CNPJ = "45723174000110"  # tests.conftest.PROVIDER_B
+MEDICA_PF_CPF = "52998224725"
+RESPONSIBLE_CPF = "11144477735"  # the person responsible for an e-CNPJ
+# Tags of the DER strings an otherName value may be (DOC-ICP-04: OCTET or PRINTABLE STRING).
+OCTET_STRING, UTF8_STRING, PRINTABLE_STRING = 0x04, 0x0C, 0x13
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 KEY_USAGES = (
     "digital_signature",
@@ -125,6 +132,48 @@ def issue(
     return Issued(cert, key)
 
 
+def der_string(text: str, tag: int = OCTET_STRING) -> bytes:
+    """A DER string of `text` (up to 255 bytes), as an otherName value is encoded."""
+    data = text.encode()
+    if len(data) > 255:
+        raise ValueError("up to 255 bytes")
+    length = bytes([len(data)]) if len(data) < 0x80 else bytes([0x81, len(data)])
+    return bytes([tag]) + length + data
+
+
+def icp_brasil_names(
+    *,
+    cnpj: str | None = None,
+    cpf: str | None = None,
+    birth_date: str = "01011980",
+    tag: int = OCTET_STRING,
+) -> list[x509.GeneralName]:
+    """The otherName fields of an ICP-Brasil holder (DOC-ICP-04, 7.1.2.3), each value a DER
+    string of `tag`. e-CNPJ (`cnpj`): the responsible person's birth date and CPF (2.16.76.1.3.4,
+    the layout of 2.16.76.1.3.1), their name (.2), the CNPJ (.3), the CEI (.7). e-CPF (`cpf`):
+    birth date, CPF, NIS, RG and its issuer (.1), CEI (.6), título de eleitor (.5). Fields not
+    informed are zeros, as ICP-Brasil fills them."""
+
+    def other(oid: str, text: str) -> x509.OtherName:
+        return x509.OtherName(ObjectIdentifier(oid), der_string(text, tag))
+
+    names: list[x509.GeneralName] = []
+    if cnpj is not None:
+        names += [
+            other("2.16.76.1.3.4", f"{birth_date}{RESPONSIBLE_CPF}{'0' * 11}{'0' * 15}SSPSP"),
+            other("2.16.76.1.3.2", "RESPONSAVEL TESTE"),
+            other("2.16.76.1.3.3", cnpj),
+            other("2.16.76.1.3.7", "0" * 12),
+        ]
+    if cpf is not None:
+        names += [
+            other("2.16.76.1.3.1", f"{birth_date}{cpf}{'0' * 11}000000012345678SSPSP"),
+            other("2.16.76.1.3.6", "0" * 12),
+            other("2.16.76.1.3.5", "0" * 19),
+        ]
+    return names
+
+
 def make_ca(name: str, issuer: Issued | None = None, *, now: datetime) -> Issued:
     """A CA (root when `issuer` is None) that signs certificates and CRLs."""
     return issue(
@@ -147,10 +196,14 @@ def make_holder(
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     signing: bool = True,
+    cnpj: str | None = None,
+    cpf: str | None = None,
+    sans: Iterable[x509.GeneralName] = (),
 ) -> Issued:
     """An end-entity certificate like an ICP-Brasil A1/A3 (digitalSignature, nonRepudiation;
     client auth, so it is a TLS client certificate too). `key`: a new P-256 key when not
-    given."""
+    given. `cnpj` or `cpf`: an e-CNPJ or e-CPF of that holder (`icp_brasil_names`); `sans`: more
+    subject alternative names."""
     return issue(
         name,
         issuer,
@@ -161,6 +214,7 @@ def make_holder(
         usage={"key_encipherment"}
         | ({"digital_signature", "content_commitment"} if signing else set()),
         extended_usage=[ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION],
+        sans=[*icp_brasil_names(cnpj=cnpj, cpf=cpf), *sans],
     )
 
 
@@ -214,24 +268,27 @@ class Pki:
         rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.root = make_ca("AC Raiz Teste TISS", now=now)
         self.intermediate = make_ca("AC Final Teste TISS", self.root, now=now)
-        self.provider = make_holder("HOSPITAL A:11222333000181", self.root, now=now, key=rsa_key)
+        # Hospital A's e-CNPJ certificates (tests.conftest.PROVIDER_A), good and bad.
+        a = dict(now=now, key=rsa_key, cnpj=HOSPITAL_A_CNPJ)
+        self.provider = make_holder("HOSPITAL A:11222333000181", self.root, **a)
         self.provider_via_intermediate = make_holder(
-            "HOSPITAL A SUB:11222333000181", self.intermediate, now=now, key=rsa_key
+            "HOSPITAL A SUB:11222333000181", self.intermediate, **a
         )
         self.expired = make_holder(
-            "HOSPITAL A VENCIDO",
-            self.root,
-            now=now,
-            key=rsa_key,
-            not_before=now - 400 * DAY,
-            not_after=now - DAY,
+            "HOSPITAL A VENCIDO", self.root, not_before=now - 400 * DAY, not_after=now - DAY, **a
         )
-        self.revoked = make_holder("HOSPITAL A REVOGADO", self.root, now=now, key=rsa_key)
-        self.not_for_signing = make_holder(
-            "HOSPITAL A CIFRAGEM", self.root, now=now, key=rsa_key, signing=False
-        )
+        self.revoked = make_holder("HOSPITAL A REVOGADO", self.root, **a)
+        self.not_for_signing = make_holder("HOSPITAL A CIFRAGEM", self.root, signing=False, **a)
         self.unknown_ca = make_ca("AC Desconhecida", now=now)
-        self.stranger = make_holder("ESTRANHO", self.unknown_ca, now=now, key=rsa_key)
+        self.stranger = make_holder("ESTRANHO", self.unknown_ca, **a)
+        # Trusted certificates of other holders.
+        self.provider_b = make_holder(
+            "CLINICA B:45723174000110", self.root, now=now, key=rsa_key, cnpj=CLINICA_B_CNPJ
+        )
+        self.physician = make_holder(
+            "MEDICA PF:52998224725", self.root, now=now, key=rsa_key, cpf=MEDICA_PF_CPF
+        )
+        self.no_document = make_holder("HOSPITAL A SEM DOCUMENTO", self.root, now=now, key=rsa_key)
         self.gateway = make_holder("OPERADORA TESTE", self.root, now=now)
         self.root_crl = make_crl(self.root, [self.revoked], now=now)
 

@@ -4,6 +4,7 @@ archive of every outcome, and answers signed by the gateway (valid under the off
 verified by stock signxml against the test CA)."""
 
 import copy
+import hashlib
 from dataclasses import replace
 
 import pytest
@@ -13,7 +14,8 @@ from sqlalchemy import select
 
 from gateway.cli import main
 from gateway.config import ConfigError, Settings
-from gateway.services.admin import set_require_signature
+from gateway.services.admin import add_provider, set_require_signature
+from gateway.services.client_certificates import add_certificate
 from gateway.services.signatures import SignatureSetup, load_signature_setup
 from gateway.tiss.header import Party
 from gateway.tiss.namespaces import DS, q
@@ -26,8 +28,11 @@ from gateway.tiss.samples import (
 )
 from storage import models
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
-from tests.pki import Pki, sign_as_provider
-from tests.tissclient import leaf_md5, post, sample_lot
+from tests.pki import MEDICA_PF_CPF, Pki, make_holder, sign_as_provider
+from tests.portal_support import DELEGATE_CPF, DELEGATE_PASSWORD, make_delegate
+from tests.tissclient import Provider, leaf_md5, post, sample_lot
+
+PF = Provider(cnpj="", code="PRESTPF", name="Médica PF", password="Senha@PF789")
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +109,8 @@ def test_signed_lot_is_accepted_and_the_answer_is_signed(client, gw, pki, versio
     assert (record.outcome, record.signature_status) == ("accepted", "verified")
     assert "XAdES" in record.signature_detail
     assert "HOSPITAL A:11222333000181" in record.signature_detail
+    assert "documento do signatário CNPJ 11222333000181" in record.signature_detail
+    assert "signatário é o prestador (o certificado traz o seu CNPJ)" in record.signature_detail
     assert "LCR verificada" in record.signature_detail
 
 
@@ -301,3 +308,133 @@ def test_settings_and_trust_material_errors(trust_files, tmp_path, monkeypatch):
     refused("not the signing key", sign_cert_file=trust_files["signature_ca_file"])
     (tmp_path / "bad.crl").write_bytes(b"not a CRL")
     refused("unreadable CRL", signature_crl_dir=tmp_path)
+
+
+# The signer must be the provider the message is sent for.
+
+NOT_THE_PROVIDERS = (
+    "5018 - CERTIFICADO DIGITAL INVÁLIDO: o certificado do assinante não pertence ao prestador "
+    "CNPJ 11222333000181: "
+)
+
+
+def assert_signer_refused(answer, gw, named: str) -> None:
+    assert (answer.code, answer.tiss_fault) == ("5018", "RemetenteInvalido")
+    assert answer.faultcode.endswith("Client")
+    assert answer.faultstring.startswith(NOT_THE_PROVIDERS + named), answer.faultstring
+    assert answer.faultstring.endswith("e não está cadastrado para o prestador")
+    record = last_message(gw)
+    assert (record.outcome, record.codes, record.signature_status) == (
+        "rejected",
+        "5018",
+        "rejected",
+    )
+    assert "recusada: o certificado do assinante não pertence" in record.signature_detail
+
+
+def lots_of(gw, numero: str) -> int:
+    with gw.db.reading() as s:
+        return len(s.scalars(select(models.Lot).where(models.Lot.numero_lote == numero)).all())
+
+
+def test_certificate_of_another_cnpj_is_refused(client, gw, pki):
+    answer = post(client, sign_as_provider(lot_a("P1"), pki.provider_b))
+
+    assert_signer_refused(answer, gw, "ele identifica o CNPJ 45723174000110")
+    assert "documento do signatário CNPJ 45723174000110" in last_message(gw).signature_detail
+    assert lots_of(gw, "P1") == 0
+    # The same certificate signs Clínica B's own lots.
+    lot_b = lote_guias_ws(sample_lot(PROVIDER_B, "P1", registro_ans=REGISTRO_ANS))
+    assert not post(client, sign_as_provider(lot_b, pki.provider_b)).is_fault
+
+
+def test_the_rule_holds_for_queries_and_providers_that_must_sign(client, gw, pki):
+    query = post(
+        client,
+        sign_as_provider(solicitacao_status_ws(query_a(), "999999"), pki.provider_b),
+        service="tissSolicitacaoStatusProtocolo",
+    )
+    assert_signer_refused(query, gw, "ele identifica o CNPJ 45723174000110")
+    set_require_signature(gw.db, PROVIDER_A.code, True)
+    required = post(client, sign_as_provider(lot_a("P2"), pki.provider_b))
+    assert_signer_refused(required, gw, "ele identifica o CNPJ 45723174000110")
+
+
+def test_e_cpf_of_a_pessoa_fisica_provider_is_accepted(client, gw, pki):
+    add_provider(gw.db, cpf=MEDICA_PF_CPF, code="PRESTPF", name="Médica PF", password=PF.password)
+    lot = sample_lot(
+        PF, "P3", registro_ans=REGISTRO_ANS, origem=Party("CPF", MEDICA_PF_CPF), login=MEDICA_PF_CPF
+    )
+
+    answer = post(client, sign_as_provider(lote_guias_ws(lot), pki.physician))
+
+    assert not answer.is_fault, answer.faultstring
+    record = last_message(gw)
+    assert (record.outcome, record.signature_status) == ("accepted", "verified")
+    assert "documento do signatário CPF 52998224725" in record.signature_detail
+    assert "signatário é o prestador (o certificado traz o seu CPF)" in record.signature_detail
+    # Her e-CPF does not sign for Hospital A, nor Hospital A's e-CNPJ for her.
+    assert_signer_refused(
+        post(client, sign_as_provider(lot_a("P3"), pki.physician)),
+        gw,
+        "ele identifica o CPF 52998224725",
+    )
+    lot = sample_lot(
+        PF, "P4", registro_ans=REGISTRO_ANS, origem=Party("CPF", MEDICA_PF_CPF), login=MEDICA_PF_CPF
+    )
+    refused = post(client, sign_as_provider(lote_guias_ws(lot), pki.provider))
+    assert refused.faultstring.startswith(
+        "5018 - CERTIFICADO DIGITAL INVÁLIDO: o certificado do assinante não pertence ao "
+        "prestador CPF 52998224725: ele identifica o CNPJ 11222333000181"
+    )
+
+
+def test_certificate_without_icp_brasil_names_but_registered_for_the_provider(client, gw, pki):
+    registered = add_certificate(gw.db, PROVIDER_A.code, pki.no_document.cert_pem)
+
+    answer = post(client, sign_as_provider(lot_a("P5"), pki.no_document))
+
+    assert not answer.is_fault, answer.faultstring
+    detail = last_message(gw).signature_detail
+    assert "signatário sem CNPJ/CPF ICP-Brasil" in detail
+    assert (
+        f"signatário é o prestador (certificado cadastrado para ele, SHA-256 {registered.sha256})"
+        in detail
+    )
+
+
+def test_certificate_without_icp_brasil_names_and_not_registered_is_refused(client, gw, pki):
+    answer = post(client, sign_as_provider(lot_a("P6"), pki.no_document))
+    assert_signer_refused(answer, gw, "ele não traz CNPJ nem CPF ICP-Brasil")
+    assert lots_of(gw, "P6") == 0
+
+    # Registered for another provider is not registered for this one.
+    add_certificate(gw.db, PROVIDER_B.code, pki.no_document.cert_pem)
+    again = post(client, sign_as_provider(lot_a("P6"), pki.no_document))
+    assert_signer_refused(again, gw, "ele não traz CNPJ nem CPF ICP-Brasil")
+
+
+def test_a_delegate_sends_with_the_providers_signature_not_its_own(client, gw, pki):
+    # The Secretária/o acts for the provider: the message is the provider's, so is the signature.
+    make_delegate(gw, PROVIDER_A.cnpj, ["faturamento"])
+    delegate_md5 = hashlib.md5(DELEGATE_PASSWORD.encode()).hexdigest()
+
+    def lot_by_delegate(numero: str) -> etree._Element:
+        lot = sample_lot(
+            PROVIDER_A,
+            numero,
+            registro_ans=REGISTRO_ANS,
+            login=DELEGATE_CPF,
+            senha_md5=delegate_md5,
+        )
+        return lote_guias_ws(lot)
+
+    own = make_holder(
+        "ANA SECRETARIA:62819482112", pki.root, now=pki.now, key=pki.provider.key, cpf=DELEGATE_CPF
+    )
+    refused = post(client, sign_as_provider(lot_by_delegate("P7"), own))
+    assert_signer_refused(refused, gw, f"ele identifica o CPF {DELEGATE_CPF}")
+
+    accepted = post(client, sign_as_provider(lot_by_delegate("P7"), pki.provider))
+    assert not accepted.is_fault, accepted.faultstring
+    assert last_message(gw).signature_status == "verified"

@@ -3,6 +3,7 @@ signatures that point outside the message, and the gateway's own signing, checke
 official XSD and by stock signxml."""
 
 import copy
+import hashlib
 from datetime import datetime, timedelta
 
 import pytest
@@ -70,6 +71,23 @@ def test_xades_signature_of_the_provider_verifies(trust, pki, version):
     assert result.form == XADES_FORM
     assert "HOSPITAL A:11222333000181" in result.signer
     assert result.revocation == "LCR verificada"
+
+
+def test_the_result_names_the_signers_document_and_fingerprint(trust, pki):
+    # Whether the signer is the sending provider is the service's rule; the verifier reports
+    # what the trusted certificate names.
+    result = verify(sign_as_provider(lot(), pki.provider_b), trust, pki)
+    assert result.ok, result
+    assert result.certificate.holder == Party("CNPJ", "45723174000110")
+    expected = hashlib.sha256(pki.provider_b.cert.public_bytes(Encoding.DER)).hexdigest()
+    assert result.certificate.sha256 == expected
+    assert "documento do signatário CNPJ 45723174000110" in result.summary()
+
+    plain = verify(sign_as_provider(lot(), pki.no_document), trust, pki)
+    assert plain.ok and plain.certificate.holder is None
+    assert "signatário sem CNPJ/CPF ICP-Brasil" in plain.summary()
+    # An untrusted certificate is not described: what it claims proves nothing.
+    assert verify(sign_as_provider(lot(), pki.stranger), trust, pki).certificate is None
 
 
 @pytest.mark.parametrize(

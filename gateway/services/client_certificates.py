@@ -123,6 +123,19 @@ def certificate_provider(session: Session, certificate: CertificateInfo) -> Prov
     return session.scalar(_PROVIDER_BY_CERTIFICATE, {"sha256": certificate.sha256})
 
 
+_REGISTERED_FOR = select(ProviderCertificate.id).where(
+    ProviderCertificate.provider_id == bindparam("provider_id"),
+    ProviderCertificate.sha256 == bindparam("sha256"),
+)
+
+
+def is_registered_for(session: Session, provider_id: int, sha256: str) -> bool:
+    """Whether the certificate with this fingerprint is registered for this provider: the
+    operator's word that it is the provider's, whatever CNPJ or CPF it names."""
+    found = session.scalar(_REGISTERED_FOR, {"provider_id": provider_id, "sha256": sha256})
+    return found is not None
+
+
 def _provider(session: Session, ref: str) -> Provider:
     """The provider with this codigoPrestadorNaOperadora, else with this CNPJ or CPF."""
     ref = ref.strip()

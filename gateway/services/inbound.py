@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from gateway.services import ws_login
 from gateway.services.accounts.delegation import FATURAMENTO, providers_for
-from gateway.services.client_certificates import certificate_provider
+from gateway.services.client_certificates import certificate_provider, is_registered_for
 from gateway.services.gateway import Gateway
 from gateway.services.passwords import is_recently_verified, verify_md5_credential
-from gateway.services.signatures import check_signature
+from gateway.services.signatures import Sender, check_signature
 from gateway.tiss import codes
 from gateway.tiss.client_certificates import CertificateInfo
 from gateway.tiss.codes import FaultKind
@@ -159,7 +159,7 @@ def check_message(
         facts.provider_id = principal.provider_id
         facts.auth_method = PORTAL
     _check_sender(gw, session, header, facts, delegated=principal is None)
-    _check_signature(gw, message, facts)
+    _check_signature(gw, session, message, facts)
 
 
 def _check_root(spec: ServiceSpec, message: etree._Element) -> None:
@@ -343,13 +343,22 @@ def _check_sender(
     raise Rejected(FaultKind.REMETENTE_INVALIDO, codes.SENDER_NOT_IDENTIFIED, SENDER_MISMATCH)
 
 
-def _check_signature(gw: Gateway, message: etree._Element, facts: Facts) -> None:
-    # Last: the provider must be known to tell whether it has to sign.
+def _check_signature(gw: Gateway, session: Session, message: etree._Element, facts: Facts) -> None:
+    # Last: the provider must be known to tell whether it has to sign, and who may sign. For a
+    # delegate (Secretária/o) it is the provider it acts for, chosen by the sender check: the
+    # delegate sends for that provider, so the provider's certificate signs, not the delegate's.
     provider = facts.provider
+    sender = Sender(
+        cnpj=provider.cnpj,
+        cpf=provider.cpf,
+        code=provider.codigo_na_operadora,
+        registered=lambda sha256: is_registered_for(session, provider.id, sha256),
+    )
     outcome = check_signature(
         gw.signatures,
         message,
-        required=bool(provider is not None and provider.require_signature),
+        sender=sender,
+        required=provider.require_signature,
         at=gw.utcnow(),
         glosa_codes=facts.schema_set.glosa_codes,
     )

@@ -3,12 +3,16 @@ message goes through once its provider is known, and the signing of answers.
 
 Policy (README, "Digital signatures"):
 - a message that carries a signature has it verified; any failure refuses the message;
+- the signer must be the provider the message is sent for (a delegate's message: the provider it
+  acts for): its ICP-Brasil certificate names the provider's CNPJ or CPF, or the operator
+  registered that certificate for the provider; any other signer is refused with 5018;
 - a provider flagged `require_signature` must sign every message;
 - with no trusted CA configured, signatures cannot be verified: a message of a provider that
   does not require them is processed as if unsigned (and archived as `unverified`), one of a
   provider that does is refused, because the operator asked for a guarantee it cannot give.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +21,9 @@ from lxml import etree
 
 from gateway.config import ConfigError, Settings
 from gateway.tiss import codes
+from gateway.tiss.client_certificates import CertificateInfo
 from gateway.tiss.codes import FaultKind
+from gateway.tiss.header import CNPJ, CPF, Party
 from gateway.tiss.signatures import (
     MessageSigner,
     TrustMaterialError,
@@ -112,6 +118,48 @@ class SignatureOutcome:
     description: str | None = None  # fault string after the code
 
 
+@dataclass(frozen=True)
+class Sender:
+    """The provider a message is sent for: the one whose certificate must sign it."""
+
+    cnpj: str | None
+    cpf: str | None
+    code: str  # codigoPrestadorNaOperadora, when it has neither document
+    # Whether the certificate with this SHA-256 is registered for this provider; asked only
+    # when the certificate does not name the provider's document.
+    registered: Callable[[str], bool]
+
+    @property
+    def documents(self) -> tuple[Party, ...]:
+        return tuple(
+            Party(kind, value) for kind, value in ((CNPJ, self.cnpj), (CPF, self.cpf)) if value
+        )
+
+    def label(self) -> str:
+        return " / ".join(f"{d.kind} {d.value}" for d in self.documents) or self.code
+
+
+def _signer_is_sender(certificate: CertificateInfo, sender: Sender) -> tuple[bool, str]:
+    """Whether the signer's certificate is the sender's, and how it was recognised (or why not)."""
+    holder = certificate.holder
+    if holder is not None and holder in sender.documents:
+        return True, f"signatário é o prestador (o certificado traz o seu {holder.kind})"
+    if sender.registered(certificate.sha256):
+        return True, (
+            "signatário é o prestador (certificado cadastrado para ele, "
+            f"SHA-256 {certificate.sha256})"
+        )
+    named = (
+        f"ele identifica o {holder.kind} {holder.value}"
+        if holder is not None
+        else "ele não traz CNPJ nem CPF ICP-Brasil"
+    )
+    return False, (
+        f"o certificado do assinante não pertence ao prestador {sender.label()}: {named} "
+        "e não está cadastrado para o prestador"
+    )
+
+
 def _refuse(status: str, code: str, reason: str, detail: str | None = None) -> SignatureOutcome:
     return SignatureOutcome(
         status=status,
@@ -126,11 +174,12 @@ def check_signature(
     setup: SignatureSetup,
     message: etree._Element,
     *,
+    sender: Sender,
     required: bool,
     at: datetime,
     glosa_codes: frozenset[str],
 ) -> SignatureOutcome:
-    """Apply the policy above to a message whose provider is known."""
+    """Apply the policy above to a message whose provider (`sender`) is known."""
     if not find_signatures(message):
         if not required:
             return SignatureOutcome()
@@ -151,6 +200,10 @@ def check_signature(
             "a operadora não tem AC confiável configurada para verificar a assinatura",
         )
     result = verify_signature(message, setup.trust, at)
-    if result.ok:
-        return SignatureOutcome(VERIFIED, result.summary())
-    return _refuse(REJECTED, result.code, result.reason, result.summary())
+    if not result.ok:
+        return _refuse(REJECTED, result.code, result.reason, result.summary())
+    owned, note = _signer_is_sender(result.certificate, sender)
+    if not owned:
+        detail = f"{result.summary()}; recusada: {note}"
+        return _refuse(REJECTED, codes.CERTIFICATE_INVALID, note, detail)
+    return SignatureOutcome(VERIFIED, f"{result.summary()}; {note}")

@@ -13,6 +13,9 @@ code of the answer:
    signature value, and for XAdES the signed properties and the signing-certificate digest
    (5022); algorithms signxml refuses by default (SHA-1) are 5018.
 
+Whose certificate it is (the CNPJ or CPF it names, its fingerprint) is reported with the result;
+whether that is the provider who sends is the caller's rule (`services.signatures`).
+
 Precondition: the message was parsed by `xmlsafe` and is valid against its official schema, which
 already validated the signature element against `ds:SignatureType`. signxml re-parses what it
 verifies; it is given the hardened parser, no URI resolver and no CA file, so it fetches nothing.
@@ -32,6 +35,7 @@ from signxml.exceptions import InvalidCertificate, InvalidInput, InvalidSignatur
 from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from gateway.tiss import codes
+from gateway.tiss.client_certificates import CertificateInfo, describe_certificate
 from gateway.tiss.signatures.elements import NS, find_signatures
 from gateway.tiss.signatures.trust import TrustStore, check_certificates, describe
 from gateway.tiss.xmlsafe import hardened_parser
@@ -55,6 +59,8 @@ class SignatureResult:
     signer: str | None = None  # subject and serial of the signing certificate
     revocation: str | None = None
     policy: str | None = None  # XAdES SignaturePolicyIdentifier, when present
+    # The signer's certificate once trusted: its fingerprint and the CNPJ/CPF it names.
+    certificate: CertificateInfo | None = None
 
     @property
     def ok(self) -> bool:
@@ -65,6 +71,13 @@ class SignatureResult:
         parts = [self.form or "assinatura", self.reason]
         if self.signer and self.signer not in self.reason:
             parts.append(f"signatário {self.signer}")
+        if self.certificate is not None:
+            holder = self.certificate.holder
+            parts.append(
+                f"documento do signatário {holder.kind} {holder.value}"
+                if holder is not None
+                else "signatário sem CNPJ/CPF ICP-Brasil"
+            )
         if self.policy:
             parts.append(f"política {self.policy}")
         if self.revocation:
@@ -101,19 +114,28 @@ def verify_signature(
     signer = describe(check.leaf) if check.leaf is not None else None
     if check.code is not None:
         return SignatureResult(check.code, check.reason, form, signer, check.revocation)
+    # Trusted, so its extensions were read already: describing it cannot fail on them.
+    certificate = describe_certificate(check.leaf)
     try:
         policy = _verify_cryptography(message, check.leaf, at, xades=form == XADES_FORM)
     except InvalidCertificate as exc:
+        reason = _clip(f"certificado: {exc}")
         return SignatureResult(
-            codes.CERTIFICATE_INVALID, _clip(f"certificado: {exc}"), form, signer
+            codes.CERTIFICATE_INVALID, reason, form, signer, certificate=certificate
         )
     except InvalidSignature as exc:
         reason = _clip(f"o conteúdo assinado não confere com a assinatura ({exc})")
-        return SignatureResult(codes.SIGNATURE_MISMATCH, reason, form, signer)
+        return SignatureResult(
+            codes.SIGNATURE_MISMATCH, reason, form, signer, certificate=certificate
+        )
     except Exception as exc:  # noqa: BLE001 - hostile input can break the library anywhere
         reason = _clip(f"assinatura não verificável: {type(exc).__name__}: {exc}")
-        return SignatureResult(codes.CERTIFICATE_INVALID, reason, form, signer)
-    return SignatureResult(None, "assinatura verificada", form, signer, check.revocation, policy)
+        return SignatureResult(
+            codes.CERTIFICATE_INVALID, reason, form, signer, certificate=certificate
+        )
+    return SignatureResult(
+        None, "assinatura verificada", form, signer, check.revocation, policy, certificate
+    )
 
 
 def _clip(text: str) -> str:
