@@ -14,7 +14,7 @@ from gateway.services.answers import Answer
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
-from gateway.services.views import find_protocol, protocol_view
+from gateway.services.views import find_protocol, guide_view, protocol_view
 from gateway.tiss import codes
 from gateway.tiss import statements as tiss_statements
 from gateway.tiss.lote import ODONTO
@@ -31,7 +31,6 @@ from gateway.tiss.statements import (
     StatementParties,
     cnpj_fits,
 )
-from gateway.tiss.views import GlosaView, ItemView
 from storage import models
 
 DEMONSTRATIVO_RETORNO = ServiceSpec(
@@ -304,27 +303,5 @@ def _paid_guide(line: models.PaymentLine, procedures: bool) -> PaidGuide:
 
 def _procedures(guide: models.Guide) -> dict:
     """The guide's card, its items with their glosas, and the glosas on the guide as a whole."""
-    on_item: dict[int, list[GlosaView]] = defaultdict(list)
-    on_guide: list[GlosaView] = []
-    for glosa in guide.glosas:
-        view = GlosaView(glosa.codigo, glosa.valor, glosa.descricao)
-        if glosa.item_id is None:
-            on_guide.append(view)
-        else:
-            on_item[glosa.item_id].append(view)
-    items = tuple(
-        ItemView(
-            sequencial=item.sequencial,
-            data_realizacao=item.data_realizacao,
-            codigo_tabela=item.codigo_tabela,
-            codigo_procedimento=item.codigo_procedimento,
-            descricao=item.descricao,
-            quantidade=item.quantidade,
-            valor_informado=item.valor_informado,
-            valor_processado=item.valor_processado,
-            valor_liberado=item.valor_liberado,
-            glosas=tuple(on_item.get(item.id, ())),
-        )
-        for item in guide.items
-    )
-    return {"numero_carteira": guide.numero_carteira, "items": items, "glosas": tuple(on_guide)}
+    view = guide_view(guide)
+    return {"numero_carteira": view.numero_carteira, "items": view.items, "glosas": view.glosas}

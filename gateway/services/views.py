@@ -152,11 +152,28 @@ def guide_views(session: Session, lot_id: int, protocol_id: int) -> tuple[GuideV
     by_guide: dict[int, list[ItemView]] = defaultdict(list)
     item_rows = session.execute(_ITEMS, {"lot": lot_id}).all()
     for row in item_rows:
-        # The columns after the two ids are named like ItemView's fields.
-        fields = row._asdict()
-        guide_id, item_id = fields.pop("guide_id"), fields.pop("id")
-        by_guide[guide_id].append(ItemView(**fields, glosas=tuple(on_item.get(item_id, ()))))
+        by_guide[row.guide_id].append(_item_view(row, on_item.get(row.id, ())))
     return tuple(_guide_view(row, on_guide, by_guide) for row in guide_rows)
+
+
+def guide_view(guide: Guide) -> GuideView:
+    """One guide already loaded as an ORM object (a payment line's), with its items and
+    glosas: the same view guide_views gives."""
+    on_guide: list[GlosaView] = []
+    on_item: dict[int, list[GlosaView]] = defaultdict(list)
+    for glosa in guide.glosas:
+        view = GlosaView(glosa.codigo, glosa.valor, glosa.descricao)
+        (on_guide if glosa.item_id is None else on_item[glosa.item_id]).append(view)
+    items = [_item_view(item, on_item.get(item.id, ())) for item in guide.items]
+    return _guide_view(guide, {guide.id: on_guide}, {guide.id: items})
+
+
+_ITEM_FIELDS = tuple(c.key for c in _ITEM_COLUMNS if c.key not in ("guide_id", "id"))
+
+
+def _item_view(source, glosas) -> ItemView:
+    """From a row of _ITEMS or a GuideItem: both name their values like ItemView's fields."""
+    return ItemView(**{f: getattr(source, f) for f in _ITEM_FIELDS}, glosas=tuple(glosas))
 
 
 def _guide_view(
