@@ -254,14 +254,30 @@ def _pagamento(el: etree._Element, payment: PaymentView) -> None:
     sub(brutos, "totalProcessadoPorData", money(payment.total("valor_processado")))
     sub(brutos, "totaLiberadoPorData", money(payment.total("valor_pago")))
     sub(brutos, "totalGlosaPorData", money(payment.total("valor_glosa")))
+    _adjustments_and_net(
+        el,
+        payment,
+        ("debitosCreditosPorData", "debitosCreditos"),
+        ("totaisLiquidosPorData", "totalDebitosPorData", "totalCreditosPorData", "liquidoPorData"),
+    )
+
+
+def _adjustments_and_net(
+    el: etree._Element,
+    payment: PaymentView,
+    adjustments: tuple[str, str],
+    net: tuple[str, str, str, str],
+) -> None:
+    """A payment date's débitos/créditos and its net amount; the medical and the odontológico
+    statements name the same elements differently."""
     if payment.adjustments:
-        box = sub(el, "debitosCreditosPorData")
+        box = sub(el, adjustments[0])
         for adjustment in payment.adjustments:
-            _desconto(sub(box, "debitosCreditos"), adjustment)
-    liquidos = sub(el, "totaisLiquidosPorData")
-    sub(liquidos, "totalDebitosPorData", money(payment.adjustments_total(DEBIT)))
-    sub(liquidos, "totalCreditosPorData", money(payment.adjustments_total(CREDIT)))
-    sub(liquidos, "liquidoPorData", money(payment.liquido))
+            _desconto(sub(box, adjustments[1]), adjustment)
+    totals = sub(el, net[0])
+    sub(totals, net[1], money(payment.adjustments_total(DEBIT)))
+    sub(totals, net[2], money(payment.adjustments_total(CREDIT)))
+    sub(totals, net[3], money(payment.liquido))
 
 
 def _desconto(el: etree._Element, adjustment: Adjustment) -> None:
@@ -399,14 +415,17 @@ def _pagamento_odonto(el: etree._Element, payment: PaymentView, executante: str)
         ),
         payment.total,
     )
-    if payment.adjustments:
-        box = sub(el, "debCredPorDataPagamento")
-        for adjustment in payment.adjustments:
-            _desconto(sub(box, "descontos"), adjustment)
-    liquido = sub(el, "totalLiquidoPorData")
-    sub(liquido, "valorTotalDebitosPorData", money(payment.adjustments_total(DEBIT)))
-    sub(liquido, "valorTotalCreditosPorData", money(payment.adjustments_total(CREDIT)))
-    sub(liquido, "valorFinalAReceberPorData", money(payment.liquido))
+    _adjustments_and_net(
+        el,
+        payment,
+        ("debCredPorDataPagamento", "descontos"),
+        (
+            "totalLiquidoPorData",
+            "valorTotalDebitosPorData",
+            "valorTotalCreditosPorData",
+            "valorFinalAReceberPorData",
+        ),
+    )
 
 
 def _guia_odonto(
