@@ -29,4 +29,5 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install
-	$(BIN)/ruff check gateway storage tests bench examples
+	$(BIN)/ruff check gateway storage tests bench examples scripts
+	$(BIN)/ruff format --check gateway storage tests bench examples scripts

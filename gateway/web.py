@@ -101,9 +101,7 @@ def create_web_app(gw: Gateway) -> Flask:
         token = gw.settings.metrics_token
         given = request.headers.get("Authorization", "")
         if token and not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return Response(
-                "unauthorized\n", status=401, headers={"WWW-Authenticate": "Bearer"}
-            )
+            return Response("unauthorized\n", status=401, headers={"WWW-Authenticate": "Bearer"})
         body, content_type = metrics.render()
         return Response(body, content_type=content_type)
 

@@ -175,7 +175,11 @@ def io_bytes(content: bytes):
 
 
 def make_delegate(
-    gw, provider_cnpj: str, roles: list[str], *, cpf: str = DELEGATE_CPF,
+    gw,
+    provider_cnpj: str,
+    roles: list[str],
+    *,
+    cpf: str = DELEGATE_CPF,
     email: str = DELEGATE_EMAIL,
 ) -> int:
     """A Secretária/o account with an accepted delegation of `roles` from the provider whose

@@ -40,8 +40,10 @@ def test_tiss_doors_answer_b_data_like_nothing(client, gw):
     numero = b_paid_protocol(client, gw)
     unknown = "999999999999"
     for build in (
-        lambda n: (solicitacao_status_ws(query_for(PROVIDER_A), n),
-                   "tissSolicitacaoStatusProtocolo"),
+        lambda n: (
+            solicitacao_status_ws(query_for(PROVIDER_A), n),
+            "tissSolicitacaoStatusProtocolo",
+        ),
         lambda n: (solicitacao_demonstrativo_analise_ws(query_for(PROVIDER_A), [n]), STATEMENTS),
     ):
         element, service = build(numero)
@@ -51,8 +53,11 @@ def test_tiss_doors_answer_b_data_like_nothing(client, gw):
         assert theirs.code == mine_unknown.code == "3291"
         assert _without_header(theirs) == _without_header(mine_unknown)
         assert b"B-SECRET" not in theirs.raw and PROVIDER_B.code.encode() not in theirs.raw
-    payment = post(client, solicitacao_demonstrativo_pagamento_ws(
-        query_for(PROVIDER_A), competencia="202611"), service=STATEMENTS)
+    payment = post(
+        client,
+        solicitacao_demonstrativo_pagamento_ws(query_for(PROVIDER_A), competencia="202611"),
+        service=STATEMENTS,
+    )
     assert payment.payload.find(".//ans:demonstrativoPagamento", NS) is None
     assert numero.encode() not in payment.raw
 
@@ -88,18 +93,25 @@ def soap_call(server_url, operation, inner, *, auth=None, wsse=None):
         f'xmlns:bo="{BO}">{header}<soapenv:Body><bo:{operation}>{inner}</bo:{operation}>'
         "</soapenv:Body></soapenv:Envelope>"
     ).encode()
-    response = requests.post(f"{server_url}/backoffice/v1", data=body, auth=auth, timeout=30,
-                             headers={"Content-Type": "text/xml; charset=utf-8"})
+    response = requests.post(
+        f"{server_url}/backoffice/v1",
+        data=body,
+        auth=auth,
+        timeout=30,
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+    )
     return response.status_code, body_content(etree.fromstring(response.content))
 
 
 @pytest.mark.parametrize("operation,inner", OPERATIONS)
 @pytest.mark.parametrize("door", ["basic", "wsse"])
-def test_provider_credentials_open_no_back_office_operation(server_url, staff, operation,
-                                                            inner, door):
+def test_provider_credentials_open_no_back_office_operation(
+    server_url, staff, operation, inner, door
+):
     provider = Staff(PROVIDER_A.cnpj, PROVIDER_A.password)
-    kwargs = {"auth": (provider.login, provider.password)} if door == "basic" else {
-        "wsse": provider}
+    kwargs = (
+        {"auth": (provider.login, provider.password)} if door == "basic" else {"wsse": provider}
+    )
     status, content = soap_call(server_url, operation, inner, **kwargs)
     assert status == 500
     assert content.tag == f"{{{BO}}}backOfficeFault"
@@ -120,8 +132,9 @@ def test_a_candidate_cannot_fetch_another_candidates_document(gw):
     from storage.portal_models import CredentialingDocument
 
     with gw.db.reading() as s:
-        document_id = s.scalar(select(CredentialingDocument.id).where(
-            CredentialingDocument.request_id == owner))
+        document_id = s.scalar(
+            select(CredentialingDocument.id).where(CredentialingDocument.request_id == owner)
+        )
     assert documents.fetch(gw.db, first, document_id).content
     for viewer, doc in ((second, document_id), (second, 987654)):
         with pytest.raises(NotFound) as refused:

@@ -27,8 +27,13 @@ ANALYSIS = [
         "item": [
             {
                 "sequencialItem": 1,
-                "glosa": [{"codigoGlosa": "1801", "valor": D("20.00"),
-                           "descricao": "procedimento sem cobertura"}],
+                "glosa": [
+                    {
+                        "codigoGlosa": "1801",
+                        "valor": D("20.00"),
+                        "descricao": "procedimento sem cobertura",
+                    }
+                ],
             },
             {"sequencialItem": 2, "valorProcessado": D("70.00")},
         ],
@@ -125,8 +130,13 @@ def test_reanalysis_in_5_replaces_the_glosas_and_keeps_the_status(gw, bo, numero
     bo.registrarAnalise(numeroProtocolo=numero, guia=ANALYSIS)
     history_before = len(stored_protocol(gw, numero).history)
 
-    second = [{"numeroGuiaPrestador": "G000002", "valorLiberado": D("100.00"),
-               "glosa": [{"codigoGlosa": "1705", "valor": D("10.00")}]}]
+    second = [
+        {
+            "numeroGuiaPrestador": "G000002",
+            "valorLiberado": D("100.00"),
+            "glosa": [{"codigoGlosa": "1705", "valor": D("10.00")}],
+        }
+    ]
     protocolo = bo.registrarAnalise(numeroProtocolo=numero, guia=second)
 
     stored = stored_protocol(gw, numero)
@@ -144,26 +154,73 @@ def test_reanalysis_in_5_replaces_the_glosas_and_keeps_the_status(gw, bo, numero
     "guia, category, expected",
     [
         ([{"numeroGuiaPrestador": "G999999"}], "RequisicaoInvalida", "não faz parte"),
-        ([{"numeroGuiaPrestador": "G000001"}, {"numeroGuiaPrestador": "G000001"}],
-         "RequisicaoInvalida", "mais de uma vez"),
-        ([{"numeroGuiaPrestador": "G000001", "item": [{"sequencialItem": 9}]}],
-         "RequisicaoInvalida", "sequencial 9"),
-        ([{"numeroGuiaPrestador": "G000001", "glosa": [{"codigoGlosa": "9999",
-                                                       "valor": D("1.00")}]}],
-         "RequisicaoInvalida", "9999 não consta da tabela 38"),
-        ([{"numeroGuiaPrestador": "G000001", "valorProcessado": D("100.00"),
-           "valorLiberado": D("100.01")}],
-         "RequisicaoInvalida", "acima do valor processado"),
-        ([{"numeroGuiaPrestador": "G000001", "item": [
-            {"sequencialItem": 1, "glosa": [{"codigoGlosa": "1801", "valor": D("80.00")}]}]}],
-         "RequisicaoInvalida", "as glosas somam 80.00, acima do valor processado 75.00"),
-        ([{"numeroGuiaPrestador": "G000001", "valorProcessado": D("-1.00")}],
-         "RequisicaoInvalida", "valorProcessado"),
-        ([{"numeroGuiaPrestador": "G000001", "valorProcessado": D("1.001")}],
-         "RequisicaoInvalida", "valorProcessado"),
+        (
+            [{"numeroGuiaPrestador": "G000001"}, {"numeroGuiaPrestador": "G000001"}],
+            "RequisicaoInvalida",
+            "mais de uma vez",
+        ),
+        (
+            [{"numeroGuiaPrestador": "G000001", "item": [{"sequencialItem": 9}]}],
+            "RequisicaoInvalida",
+            "sequencial 9",
+        ),
+        (
+            [
+                {
+                    "numeroGuiaPrestador": "G000001",
+                    "glosa": [{"codigoGlosa": "9999", "valor": D("1.00")}],
+                }
+            ],
+            "RequisicaoInvalida",
+            "9999 não consta da tabela 38",
+        ),
+        (
+            [
+                {
+                    "numeroGuiaPrestador": "G000001",
+                    "valorProcessado": D("100.00"),
+                    "valorLiberado": D("100.01"),
+                }
+            ],
+            "RequisicaoInvalida",
+            "acima do valor processado",
+        ),
+        (
+            [
+                {
+                    "numeroGuiaPrestador": "G000001",
+                    "item": [
+                        {
+                            "sequencialItem": 1,
+                            "glosa": [{"codigoGlosa": "1801", "valor": D("80.00")}],
+                        }
+                    ],
+                }
+            ],
+            "RequisicaoInvalida",
+            "as glosas somam 80.00, acima do valor processado 75.00",
+        ),
+        (
+            [{"numeroGuiaPrestador": "G000001", "valorProcessado": D("-1.00")}],
+            "RequisicaoInvalida",
+            "valorProcessado",
+        ),
+        (
+            [{"numeroGuiaPrestador": "G000001", "valorProcessado": D("1.001")}],
+            "RequisicaoInvalida",
+            "valorProcessado",
+        ),
     ],
-    ids=["unknown-guide", "guide-twice", "unknown-item", "unknown-code", "liberado-above",
-         "glosas-above", "negative", "three-decimals"],
+    ids=[
+        "unknown-guide",
+        "guide-twice",
+        "unknown-item",
+        "unknown-code",
+        "liberado-above",
+        "glosas-above",
+        "negative",
+        "three-decimals",
+    ],
 )
 def test_refused_analysis_writes_nothing(gw, bo, numero, guia, category, expected):
     bo.registrarAnalise(numeroProtocolo=numero, guia=ANALYSIS)  # an earlier analysis, kept

@@ -51,6 +51,7 @@ BAD_LOGIN = "login ou senha inválidos"
 
 # --- WSDL and XSD ------------------------------------------------------------------------------
 
+
 def test_wsdl_points_at_this_gateway_and_its_xsd(gw, server_url):
     response = requests.get(f"{server_url}{PATH}?wsdl", timeout=10)
     assert response.status_code == 200
@@ -74,9 +75,11 @@ def test_wsdl_points_at_this_gateway_and_its_xsd(gw, server_url):
 
 def test_every_wsdl_operation_has_its_elements_in_the_xsd(gw, server_url):
     client, _ = make_client(server_url)
-    operations = client.wsdl.services["tissGatewayBackOffice"].ports[
-        "tissGatewayBackOffice_Port"
-    ].binding._operations
+    operations = (
+        client.wsdl.services["tissGatewayBackOffice"]
+        .ports["tissGatewayBackOffice_Port"]
+        .binding._operations
+    )
     assert set(operations) == OPERATIONS
     for name, operation in operations.items():
         assert operation.input.body.qname.localname == name
@@ -90,6 +93,7 @@ def test_get_without_wsdl_is_405(gw, server_url):
 
 
 # --- authentication ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("auth", ["basic", "wsse"])
 def test_staff_authenticates_by_basic_or_username_token(gw, server_url, client, staff, auth):
@@ -138,10 +142,15 @@ def test_password_digest_is_refused(gw, server_url, staff):
 
 
 def test_malformed_basic_header_is_refused(gw, server_url, staff):
-    body = envelope(f"<bo:listarMensagens><bo:desde>{SINCE.isoformat()}</bo:desde>"
-                    "</bo:listarMensagens>")
-    response = requests.post(f"{server_url}{PATH}", data=body, timeout=10,
-                             headers={"Content-Type": "text/xml", "Authorization": "Basic %%%"})
+    body = envelope(
+        f"<bo:listarMensagens><bo:desde>{SINCE.isoformat()}</bo:desde></bo:listarMensagens>"
+    )
+    response = requests.post(
+        f"{server_url}{PATH}",
+        data=body,
+        timeout=10,
+        headers={"Content-Type": "text/xml", "Authorization": "Basic %%%"},
+    )
     assert fault_detail(response)[0] == "AutenticacaoInvalida"
 
 
@@ -164,8 +173,9 @@ def test_five_failures_lock_the_account_for_five_minutes(gw, server_url, staff):
 
 def test_inactive_staff_is_refused(gw, server_url, staff):
     with gw.db.transaction() as s:
-        s.execute(update(models.Account).where(models.Account.login == STAFF.login)
-                  .values(active=False))
+        s.execute(
+            update(models.Account).where(models.Account.login == STAFF.login).values(active=False)
+        )
     zeep_client, _ = make_client(server_url)
     assert fault_of(zeep_client.service.listarMensagens, desde=SINCE) == (
         "AutenticacaoInvalida",
@@ -175,13 +185,17 @@ def test_inactive_staff_is_refused(gw, server_url, staff):
 
 # --- what cannot be processed -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "body, expected",
     [
         (b"not xml at all", "XML malformado"),
-        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]>'
-         b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
-         b"<soapenv:Body>&e;</soapenv:Body></soapenv:Envelope>", "DTD"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]>'
+            b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+            b"<soapenv:Body>&e;</soapenv:Body></soapenv:Envelope>",
+            "DTD",
+        ),
         (b'<x:Envelope xmlns:x="urn:other"><x:Body/></x:Envelope>', "envelope SOAP 1.1"),
         (envelope(""), "exatamente um elemento"),
         (envelope("<bo:apagarTudo/>"), "operação desconhecida: apagarTudo"),
@@ -228,16 +242,18 @@ def test_credentials_in_header_with_wsse_over_raw_http(gw, server_url, staff):
     assert answer.tag == f"{{{NS['bo']}}}listarLotesResposta"
 
 
-def test_unexpected_failure_is_a_generic_server_fault(gw, server_url, client, staff, monkeypatch,
-                                                      caplog):
+def test_unexpected_failure_is_a_generic_server_fault(
+    gw, server_url, client, staff, monkeypatch, caplog
+):
     def broken(db, numero):
         raise RuntimeError("segredo interno: senha do banco")
 
     monkeypatch.setattr(bo_protocols, "get_protocol", broken)
     monkeypatch.setattr("gateway.soap.backoffice.queries.get_protocol", broken)
     numero = send_lot(client, PROVIDER_A, "BROKEN")
-    body = envelope(f"<bo:obterProtocolo><bo:numeroProtocolo>{numero}</bo:numeroProtocolo>"
-                    "</bo:obterProtocolo>")
+    body = envelope(
+        f"<bo:obterProtocolo><bo:numeroProtocolo>{numero}</bo:numeroProtocolo></bo:obterProtocolo>"
+    )
 
     response = raw_post(server_url, body)
 

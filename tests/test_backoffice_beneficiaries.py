@@ -23,43 +23,84 @@ def registry(gw) -> dict[str, tuple]:
     with gw.db.reading() as s:
         rows = s.scalars(select(models.Beneficiary).order_by(models.Beneficiary.numero_carteira))
         return {
-            b.numero_carteira: (b.name, b.plan, b.status, b.joined_on, b.left_on,
-                                b.card_valid_until)
+            b.numero_carteira: (
+                b.name,
+                b.plan,
+                b.status,
+                b.joined_on,
+                b.left_on,
+                b.card_valid_until,
+            )
             for b in rows
         }
 
 
 def beneficiario(carteira, **overrides):
-    values = dict(numeroCarteira=carteira, nome="Maria da Conceição", plano="Plano Ouro",
-                  situacao="ativo", dataAdesao=date(2020, 1, 1))
+    values = dict(
+        numeroCarteira=carteira,
+        nome="Maria da Conceição",
+        plano="Plano Ouro",
+        situacao="ativo",
+        dataAdesao=date(2020, 1, 1),
+    )
     values.update(overrides)
     return values
 
 
 def test_load_then_update_over_the_api(gw, bo):
-    assert bo.carregarBeneficiarios(beneficiario=[
-        beneficiario("00011112222333"),
-        beneficiario("00011112222444", nome="João", validadeCarteira=date(2027, 12, 31)),
-    ]) == 2
-    assert bo.carregarBeneficiarios(beneficiario=[
-        beneficiario("00011112222333", situacao="cancelado", dataDesligamento=date(2026, 6, 30)),
-    ]) == 1
+    assert (
+        bo.carregarBeneficiarios(
+            beneficiario=[
+                beneficiario("00011112222333"),
+                beneficiario("00011112222444", nome="João", validadeCarteira=date(2027, 12, 31)),
+            ]
+        )
+        == 2
+    )
+    assert (
+        bo.carregarBeneficiarios(
+            beneficiario=[
+                beneficiario(
+                    "00011112222333", situacao="cancelado", dataDesligamento=date(2026, 6, 30)
+                ),
+            ]
+        )
+        == 1
+    )
     assert registry(gw) == {
-        "00011112222333": ("Maria da Conceição", "Plano Ouro", "cancelado", date(2020, 1, 1),
-                           date(2026, 6, 30), None),
-        "00011112222444": ("João", "Plano Ouro", "ativo", date(2020, 1, 1), None,
-                           date(2027, 12, 31)),
+        "00011112222333": (
+            "Maria da Conceição",
+            "Plano Ouro",
+            "cancelado",
+            date(2020, 1, 1),
+            date(2026, 6, 30),
+            None,
+        ),
+        "00011112222444": (
+            "João",
+            "Plano Ouro",
+            "ativo",
+            date(2020, 1, 1),
+            None,
+            date(2027, 12, 31),
+        ),
     }
 
 
 @pytest.mark.parametrize(
     "items, expected",
     [
-        ([beneficiario("00011112222333"), beneficiario("00011112222333")],
-         "informada mais de uma vez"),
-        ([beneficiario("00011112222333"),
-          beneficiario("00011112222555", dataDesligamento=date(2019, 1, 1))],
-         "carteira 00011112222555: data de desligamento anterior à data de adesão"),
+        (
+            [beneficiario("00011112222333"), beneficiario("00011112222333")],
+            "informada mais de uma vez",
+        ),
+        (
+            [
+                beneficiario("00011112222333"),
+                beneficiario("00011112222555", dataDesligamento=date(2019, 1, 1)),
+            ],
+            "carteira 00011112222555: data de desligamento anterior à data de adesão",
+        ),
         ([beneficiario("00011112222333", situacao="inativo")], "situacao"),
         ([beneficiario("0" * 21)], "numeroCarteira"),
         ([beneficiario("00011112222333", dataAdesao="2020-01-01Z")], "dataAdesao"),
@@ -73,6 +114,7 @@ def test_a_bad_beneficiary_loads_none(gw, bo, items, expected):
 
 
 # --- command line -------------------------------------------------------------------------------
+
 
 class Cli:
     def __init__(self, capsys) -> None:
@@ -103,29 +145,57 @@ def write(tmp_path, text: str, name: str = "beneficiarios.csv", encoding: str = 
 
 
 def test_import_a_good_file(gw, cli, tmp_path):
-    path = write(tmp_path, "\ufeff" + "\n".join([
-        CSV_HEADER,
-        "00012345678901,Maria da Conceição Souza,Plano Ouro,ativo,2020-01-01,,2027-12-31",
-        '00012345678902,"Pereira, João",Plano Prata,suspenso,2023-06-01,,',
-        "00012345678903,Ana Beatriz Rocha,Plano Prata,cancelado,2019-03-01,2025-08-31,2025-08-31",
-        "",
-    ]))
+    path = write(
+        tmp_path,
+        "\ufeff"
+        + "\n".join(
+            [
+                CSV_HEADER,
+                "00012345678901,Maria da Conceição Souza,Plano Ouro,ativo,2020-01-01,,2027-12-31",
+                '00012345678902,"Pereira, João",Plano Prata,suspenso,2023-06-01,,',
+                "00012345678903,Ana Beatriz Rocha,Plano Prata,cancelado,"
+                "2019-03-01,2025-08-31,2025-08-31",
+                "",
+            ]
+        ),
+    )
     code, out, err = cli("beneficiary", "import", str(path))
     assert (code, err) == (0, "")
     assert "3 beneficiaries imported" in out
     assert registry(gw) == {
-        "00012345678901": ("Maria da Conceição Souza", "Plano Ouro", "ativo", date(2020, 1, 1),
-                           None, date(2027, 12, 31)),
-        "00012345678902": ("Pereira, João", "Plano Prata", "suspenso", date(2023, 6, 1), None,
-                           None),
-        "00012345678903": ("Ana Beatriz Rocha", "Plano Prata", "cancelado", date(2019, 3, 1),
-                           date(2025, 8, 31), date(2025, 8, 31)),
+        "00012345678901": (
+            "Maria da Conceição Souza",
+            "Plano Ouro",
+            "ativo",
+            date(2020, 1, 1),
+            None,
+            date(2027, 12, 31),
+        ),
+        "00012345678902": (
+            "Pereira, João",
+            "Plano Prata",
+            "suspenso",
+            date(2023, 6, 1),
+            None,
+            None,
+        ),
+        "00012345678903": (
+            "Ana Beatriz Rocha",
+            "Plano Prata",
+            "cancelado",
+            date(2019, 3, 1),
+            date(2025, 8, 31),
+            date(2025, 8, 31),
+        ),
     }
 
 
 def test_import_semicolons_and_only_the_required_columns(gw, cli, tmp_path):
-    path = write(tmp_path, "numero_carteira;nome;plano;situacao;data_adesao\n"
-                           "00012345678909;José;Plano Ouro;ativo;2024-02-29\n")
+    path = write(
+        tmp_path,
+        "numero_carteira;nome;plano;situacao;data_adesao\n"
+        "00012345678909;José;Plano Ouro;ativo;2024-02-29\n",
+    )
     assert cli("beneficiary", "import", str(path))[0] == 0
     assert registry(gw)["00012345678909"][3] == date(2024, 2, 29)
 
@@ -133,19 +203,35 @@ def test_import_semicolons_and_only_the_required_columns(gw, cli, tmp_path):
 @pytest.mark.parametrize(
     "rows, expected",
     [
-        (["00012345678901,Maria,Plano Ouro,ativo,2020-01-01,,",
-          "00012345678902,João,Plano Ouro,ativo,01/06/2023,,"],
-         "linha 3: data_adesao '01/06/2023' inválida; use AAAA-MM-DD"),
-        (["00012345678901,Maria,Plano Ouro,ativo,2020-01-01,,",
-          "00012345678902,João,Plano Ouro,inativo,2020-01-01,,"],
-         "linha 3: carteira 00012345678902: situação 'inativo' inválida"),
-        (["00012345678901,Maria,Plano Ouro,ativo,2020-01-01,,",
-          "00012345678901,Maria,Plano Ouro,ativo,2020-01-01,,"],
-         "linha 3: carteira 00012345678901 já informada na linha 2"),
-        (["00012345678901,,Plano Ouro,ativo,2020-01-01,,"], "linha 2: carteira 00012345678901: "
-                                                            "nome obrigatório"),
-        (["00012345678901,Maria,Plano Ouro,ativo,2020-01-01,,,extra"],
-         "linha 2: mais campos do que colunas"),
+        (
+            [
+                "00012345678901,Maria,Plano Ouro,ativo,2020-01-01,,",
+                "00012345678902,João,Plano Ouro,ativo,01/06/2023,,",
+            ],
+            "linha 3: data_adesao '01/06/2023' inválida; use AAAA-MM-DD",
+        ),
+        (
+            [
+                "00012345678901,Maria,Plano Ouro,ativo,2020-01-01,,",
+                "00012345678902,João,Plano Ouro,inativo,2020-01-01,,",
+            ],
+            "linha 3: carteira 00012345678902: situação 'inativo' inválida",
+        ),
+        (
+            [
+                "00012345678901,Maria,Plano Ouro,ativo,2020-01-01,,",
+                "00012345678901,Maria,Plano Ouro,ativo,2020-01-01,,",
+            ],
+            "linha 3: carteira 00012345678901 já informada na linha 2",
+        ),
+        (
+            ["00012345678901,,Plano Ouro,ativo,2020-01-01,,"],
+            "linha 2: carteira 00012345678901: nome obrigatório",
+        ),
+        (
+            ["00012345678901,Maria,Plano Ouro,ativo,2020-01-01,,,extra"],
+            "linha 2: mais campos do que colunas",
+        ),
         (["00012345678901,Maria,Plano Ouro,ativo,2020-02-30,,"], "linha 2: data_adesao"),
     ],
     ids=["date-format", "status", "duplicate", "no-name", "extra-field", "no-such-day"],
@@ -208,5 +294,11 @@ def test_staff_add_refusals(gw, cli, staff, login, password, expected):
     code, _, err = cli("staff", "add", "--login", login, "--password", password)
     assert code == 2 and expected in err, err
     with gw.db.reading() as s:
-        assert s.scalar(select(func.count()).select_from(models.Account)
-                        .where(models.Account.kind == "staff")) == 1
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(models.Account)
+                .where(models.Account.kind == "staff")
+            )
+            == 1
+        )

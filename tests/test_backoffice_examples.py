@@ -47,8 +47,16 @@ def test_list_and_fetch_messages(gw, client, run, tmp_path):
     with gw.db.reading() as s:
         message = s.scalar(select(models.Message))
 
-    out = run("list_messages.py", "--since", "2020-01-01", "--provider",
-              PROVIDER_A.code, "--page-size", "1", auth="basic")
+    out = run(
+        "list_messages.py",
+        "--since",
+        "2020-01-01",
+        "--provider",
+        PROVIDER_A.code,
+        "--page-size",
+        "1",
+        auth="basic",
+    )
     assert f"{message.id:>8}" in out and numero in out and "1 mensagem(ns)" in out
 
     out = run("fetch_message.py", str(message.id), "--save", str(tmp_path / "saved"))
@@ -57,7 +65,8 @@ def test_list_and_fetch_messages(gw, client, run, tmp_path):
     assert "JOSÉ" in out  # decoded from ISO-8859-1 as declared
     assert (tmp_path / "saved" / f"{message.id}-request.xml").read_bytes() == message.raw_request
     assert (tmp_path / "saved" / f"{message.id}-response.xml").read_bytes() == (
-        message.raw_response)
+        message.raw_response
+    )
 
 
 def test_move_analyse_and_pay(gw, client, run, tmp_path):
@@ -67,11 +76,24 @@ def test_move_analyse_and_pay(gw, client, run, tmp_path):
     assert "situação: 2 - Em análise" in out and "em conferência" in out
 
     analysis = tmp_path / "analysis.json"
-    analysis.write_text(json.dumps({"guia": [
-        {"numeroGuiaPrestador": "G000001",
-         "glosa": [{"codigoGlosa": "1705", "valor": 5.00}],
-         "item": [{"sequencialItem": 1, "glosa": [{"codigoGlosa": "1801", "valor": 20.10}]}]},
-    ]}))
+    analysis.write_text(
+        json.dumps(
+            {
+                "guia": [
+                    {
+                        "numeroGuiaPrestador": "G000001",
+                        "glosa": [{"codigoGlosa": "1705", "valor": 5.00}],
+                        "item": [
+                            {
+                                "sequencialItem": 1,
+                                "glosa": [{"codigoGlosa": "1801", "valor": 20.10}],
+                            }
+                        ],
+                    },
+                ]
+            }
+        )
+    )
     out = run("record_analysis.py", numero, str(analysis), "--reason", "auditoria")
     assert "situação: 5 - Analisado e aguardando liberação para pagamento" in out
     assert "item 1: 1801 20,10" in out
@@ -79,13 +101,28 @@ def test_move_analyse_and_pay(gw, client, run, tmp_path):
     assert str(first.valor_liberado) == "124.90"
 
     payment = tmp_path / "payment.json"
-    payment.write_text(json.dumps({
-        "codigoPrestador": PROVIDER_A.code, "dataPagamento": "2026-12-10",
-        "competencia": "202612", "formaPagamento": "1", "banco": "001", "agencia": "1234",
-        "conta": "98765-4", "protocolo": [{"numeroProtocolo": numero}],
-        "debitoCredito": [{"indicador": "1", "tipoDebitoCredito": "01", "descricao": "IRRF",
-                           "valor": 4.90}],
-    }))
+    payment.write_text(
+        json.dumps(
+            {
+                "codigoPrestador": PROVIDER_A.code,
+                "dataPagamento": "2026-12-10",
+                "competencia": "202612",
+                "formaPagamento": "1",
+                "banco": "001",
+                "agencia": "1234",
+                "conta": "98765-4",
+                "protocolo": [{"numeroProtocolo": numero}],
+                "debitoCredito": [
+                    {
+                        "indicador": "1",
+                        "tipoDebitoCredito": "01",
+                        "descricao": "IRRF",
+                        "valor": 4.90,
+                    }
+                ],
+            }
+        )
+    )
     out = run("record_payment.py", str(payment), auth="basic")
     assert "competência 12/2026" in out
     assert "bruto          274,90" in out and "líquido        270,00" in out
@@ -113,15 +150,27 @@ def test_load_beneficiaries(gw, run, tmp_path):
     assert "3 beneficiário(s) carregado(s)" in out
     with gw.db.reading() as s:
         rows = {b.numero_carteira: b.status for b in s.scalars(select(models.Beneficiary))}
-    assert rows == {"00012345678901": "ativo", "00012345678902": "cancelado",
-                    "00012345678903": "suspenso"}
+    assert rows == {
+        "00012345678901": "ativo",
+        "00012345678902": "cancelado",
+        "00012345678903": "suspenso",
+    }
 
 
 def test_wrong_password_exits_1(gw, run, server_url):
-    env = dict(os.environ, TISS_GATEWAY_URL=server_url, TISS_STAFF_LOGIN=STAFF.login,
-               TISS_STAFF_PASSWORD="Errada@2026")
-    done = subprocess.run([sys.executable, str(EXAMPLES / "list_messages.py")], env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ,
+        TISS_GATEWAY_URL=server_url,
+        TISS_STAFF_LOGIN=STAFF.login,
+        TISS_STAFF_PASSWORD="Errada@2026",
+    )
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "list_messages.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert "recusado (AutenticacaoInvalida): login ou senha inválidos" in done.stderr
 
@@ -149,8 +198,17 @@ def test_credentialing_queue(gw, run, tmp_path):
     out = run("credentialing_queue.py", "decide", str(request_id), "reprovar", expect=1)
     assert "recusado (RequisicaoInvalida): motivo: Escreva o motivo" in out
 
-    out = run("credentialing_queue.py", "decide", str(request_id), "aprovar_credenciamento",
-              "--code", "CLIN0042", "--reason", "Bem-vindo à rede.", auth="basic")
+    out = run(
+        "credentialing_queue.py",
+        "decide",
+        str(request_id),
+        "aprovar_credenciamento",
+        "--code",
+        "CLIN0042",
+        "--reason",
+        "Bem-vindo à rede.",
+        auth="basic",
+    )
     assert "decisão registrada: aprovar_credenciamento" in out
     assert "codigoPrestadorNaOperadora: CLIN0042" in out
     with gw.db.reading() as s:

@@ -47,14 +47,21 @@ def test_messages_since_with_every_field(gw, bo, traffic):
     assert ids_of(page) == traffic["ids"] and page.proximoCursor is None
     first, resend, other, rejected, last = page.mensagem
     assert (first.servico, first.canal, first.versao, first.resultado) == (
-        "tissLoteGuias", "soap", "4.03.00", "accepted")
+        "tissLoteGuias",
+        "soap",
+        "4.03.00",
+        "accepted",
+    )
     assert (first.codigoPrestador, first.numeroProtocolo) == (PROVIDER_A.code, traffic["a1"])
     assert first.codigoGlosa == [] and first.requestId
     assert first.recebidaEm.tzinfo is not None
     assert (resend.resultado, resend.numeroProtocolo) == ("duplicate", traffic["a1"])
     assert other.codigoPrestador == PROVIDER_B.code
     assert (rejected.resultado, rejected.codigoGlosa, rejected.codigoPrestador) == (
-        "rejected", ["5005"], None)
+        "rejected",
+        ["5005"],
+        None,
+    )
     assert rejected.numeroProtocolo is None
     assert last.numeroProtocolo == traffic["a2"]
 
@@ -62,10 +69,14 @@ def test_messages_since_with_every_field(gw, bo, traffic):
 def test_message_filters(gw, bo, traffic):
     ids = traffic["ids"]
     assert ids_of(bo.listarMensagens(desde=EPOCH, codigoPrestador=PROVIDER_A.code)) == [
-        ids[0], ids[1], ids[4]]
+        ids[0],
+        ids[1],
+        ids[4],
+    ]
     assert ids_of(bo.listarMensagens(desde=EPOCH, resultado="rejected")) == [ids[3]]
-    assert ids_of(bo.listarMensagens(desde=EPOCH, resultado="duplicate",
-                                      codigoPrestador=PROVIDER_A.code)) == [ids[1]]
+    assert ids_of(
+        bo.listarMensagens(desde=EPOCH, resultado="duplicate", codigoPrestador=PROVIDER_A.code)
+    ) == [ids[1]]
     assert ids_of(bo.listarMensagens(desde=EPOCH, servico="tissLoteGuias")) == ids
     assert ids_of(bo.listarMensagens(desde=EPOCH, servico="tissVerificaElegibilidade")) == []
     future = datetime.now(UTC) + timedelta(hours=1)
@@ -77,7 +88,8 @@ def test_message_filters(gw, bo, traffic):
     assert ids_of(bo.listarMensagens(desde=EPOCH, ate=third)) == ids[:2]
     naive = third.astimezone(UTC).replace(tzinfo=None)
     assert ids_of(bo.listarMensagens(desde=naive, ate=naive + timedelta(microseconds=1))) == [
-        ids[2]]
+        ids[2]
+    ]
     brt = third.astimezone(timezone_brt())
     assert ids_of(bo.listarMensagens(desde=brt)) == ids[2:]
 
@@ -135,7 +147,8 @@ def test_fetch_returns_the_archived_bytes_exactly(gw, bo, client):
     assert fetched.charsetRequisicao == "ISO-8859-1"
     assert fetched.resposta == message.raw_response
     assert f"<ans:numeroProtocolo>{answer.protocol}</ans:numeroProtocolo>".encode() in (
-        fetched.resposta)
+        fetched.resposta
+    )
     assert fetched.mensagem.numeroProtocolo == answer.protocol
     assert fetched.login == PROVIDER_A.cnpj
     assert fetched.versaoEndpoint == "4.03.00"
@@ -143,8 +156,9 @@ def test_fetch_returns_the_archived_bytes_exactly(gw, bo, client):
 
 def test_fetch_of_a_rejected_message_shows_why(gw, bo, client):
     garbage = b"\x00\xffnot xml \xe9\xe8"
-    post_raw = client.post("/tiss/v40300/tissLoteGuias", data=garbage,
-                           headers={"Content-Type": "text/xml"})
+    post_raw = client.post(
+        "/tiss/v40300/tissLoteGuias", data=garbage, headers={"Content-Type": "text/xml"}
+    )
     assert post_raw.status_code == 500
     with gw.db.reading() as s:
         message_id = s.scalar(select(models.Message.id).order_by(models.Message.id.desc()))
@@ -158,7 +172,9 @@ def test_fetch_of_a_rejected_message_shows_why(gw, bo, client):
 
 def test_fetch_of_an_unknown_message(gw, bo):
     assert fault_of(bo.obterMensagem, id=987654) == (
-        "NaoEncontrado", "mensagem 987654 não encontrada")
+        "NaoEncontrado",
+        "mensagem 987654 não encontrada",
+    )
 
 
 def test_lots_with_filters(gw, bo, traffic):
@@ -170,13 +186,19 @@ def test_lots_with_filters(gw, bo, traffic):
     ]
     b = lots.lote[1]
     assert (b.statusProtocolo, b.tipoGuia, b.quantidadeGuias, b.valorTotalInformado, b.versao) == (
-        1, "guiaSP-SADT", 3, Decimal("450.00"), "4.03.00")
+        1,
+        "guiaSP-SADT",
+        3,
+        Decimal("450.00"),
+        "4.03.00",
+    )
     assert b.recebidoEm.tzinfo is not None and lots.proximoCursor is None
 
     force_status(gw, traffic["a2"], 2)
     force_status(gw, traffic["b1"], 9)
     assert [x.numeroProtocolo for x in bo.listarLotes(desde=EPOCH, statusProtocolo=[2]).lote] == [
-        traffic["a2"]]
+        traffic["a2"]
+    ]
     both = bo.listarLotes(desde=EPOCH, statusProtocolo=[2, 9])
     assert [x.numeroProtocolo for x in both.lote] == [traffic["b1"], traffic["a2"]]
     only_a = bo.listarLotes(desde=EPOCH, codigoPrestador=PROVIDER_A.code, statusProtocolo=[1])

@@ -56,25 +56,38 @@ def count(gw, model) -> int:
 
 
 def test_payment_of_two_protocols_with_debits_and_credits(gw, bo, client):
-    glosa = [{"numeroGuiaPrestador": "G000001",
-              "glosa": [{"codigoGlosa": "1705", "valor": D("30.00")}]}]
+    glosa = [
+        {"numeroGuiaPrestador": "G000001", "glosa": [{"codigoGlosa": "1705", "valor": D("30.00")}]}
+    ]
     in_5 = analysed(gw, bo, client, PROVIDER_A, "PAG1", glosa)  # liberado 120 + 150
     in_3 = analysed(gw, bo, client, PROVIDER_A, "PAG2")  # liberado 150 + 150
     bo.alterarStatusProtocolo(numeroProtocolo=in_3, novoStatus=3)
 
-    result = bo.registrarPagamento(**payment(
-        [
-            {"numeroProtocolo": in_5},
-            {"numeroProtocolo": in_3,
-             "guia": [{"numeroGuiaPrestador": "G000002", "valorPago": D("100.00")}]},
-        ],
-        debitoCredito=[
-            {"indicador": "1", "tipoDebitoCredito": "01", "descricao": "IRRF",
-             "valor": D("15.00")},
-            {"indicador": "2", "tipoDebitoCredito": "08", "descricao": "Ajuste anterior",
-             "valor": D("5.50")},
-        ],
-    ))
+    result = bo.registrarPagamento(
+        **payment(
+            [
+                {"numeroProtocolo": in_5},
+                {
+                    "numeroProtocolo": in_3,
+                    "guia": [{"numeroGuiaPrestador": "G000002", "valorPago": D("100.00")}],
+                },
+            ],
+            debitoCredito=[
+                {
+                    "indicador": "1",
+                    "tipoDebitoCredito": "01",
+                    "descricao": "IRRF",
+                    "valor": D("15.00"),
+                },
+                {
+                    "indicador": "2",
+                    "tipoDebitoCredito": "08",
+                    "descricao": "Ajuste anterior",
+                    "valor": D("5.50"),
+                },
+            ],
+        )
+    )
 
     assert result.valorBruto == D("520.00")  # 120 + 150 + 150 + 100
     assert result.valorDebitos == D("15.00") and result.valorCreditos == D("5.50")
@@ -87,27 +100,42 @@ def test_payment_of_two_protocols_with_debits_and_credits(gw, bo, client):
     with gw.db.reading() as s:
         stored = s.get(models.Payment, result.idPagamento)
         assert (stored.competencia, stored.data_pagamento, stored.forma_pagamento) == (
-            "202612", date(2026, 12, 10), "1")
+            "202612",
+            date(2026, 12, 10),
+            "1",
+        )
         assert (stored.banco, stored.agencia, stored.conta, stored.actor) == (
-            "001", "1234", "98765-4", STAFF.login)
+            "001",
+            "1234",
+            "98765-4",
+            STAFF.login,
+        )
         lines = s.execute(
-            select(models.Guide.numero_guia_prestador, models.Protocol.numero,
-                   models.PaymentLine.valor_pago)
+            select(
+                models.Guide.numero_guia_prestador,
+                models.Protocol.numero,
+                models.PaymentLine.valor_pago,
+            )
             .join(models.Guide, models.Guide.id == models.PaymentLine.guide_id)
             .join(models.Protocol, models.Protocol.id == models.PaymentLine.protocol_id)
             .where(models.PaymentLine.payment_id == stored.id)
             .order_by(models.PaymentLine.id)
         ).all()
         assert [tuple(r) for r in lines] == [
-            ("G000001", in_5, D("120.00")), ("G000002", in_5, D("150.00")),
-            ("G000001", in_3, D("150.00")), ("G000002", in_3, D("100.00")),
+            ("G000001", in_5, D("120.00")),
+            ("G000002", in_5, D("150.00")),
+            ("G000001", in_3, D("150.00")),
+            ("G000002", in_3, D("100.00")),
         ]
         adjustments = s.scalars(
-            select(models.PaymentAdjustment).where(models.PaymentAdjustment.payment_id == stored.id)
+            select(models.PaymentAdjustment)
+            .where(models.PaymentAdjustment.payment_id == stored.id)
             .order_by(models.PaymentAdjustment.id)
         ).all()
         assert [(a.indicador, a.tipo, a.descricao, a.valor) for a in adjustments] == [
-            ("1", "01", "IRRF", D("15.00")), ("2", "08", "Ajuste anterior", D("5.50"))]
+            ("1", "01", "IRRF", D("15.00")),
+            ("2", "08", "Ajuste anterior", D("5.50")),
+        ]
 
     # 5 passes through 3 on its way to 6: every step of the history is an allowed transition.
     assert [h.status for h in stored_protocol(gw, in_5).history] == [1, 5, 3, 6]
@@ -128,38 +156,110 @@ def base_refusals(gw, bo, client):
 def test_refused_payments_write_nothing(gw, bo, client):
     own, other, in_2 = base_refusals(gw, bo, client)
     cases = [
-        (payment([{"numeroProtocolo": own}, {"numeroProtocolo": other}]),
-         "RequisicaoInvalida", f"protocolo {other} não é do prestador {PROVIDER_A.code}"),
-        (payment([{"numeroProtocolo": own}, {"numeroProtocolo": in_2}]),
-         "OperacaoNaoPermitida", f"protocolo {in_2} está em 2 (Em análise)"),
-        (payment([{"numeroProtocolo": own}, {"numeroProtocolo": own}]),
-         "RequisicaoInvalida", "mais de uma vez"),
-        (payment([{"numeroProtocolo": "999999999999"}]),
-         "NaoEncontrado", "protocolo 999999999999 não encontrado"),
-        (payment([{"numeroProtocolo": own}], codigoPrestador="NINGUEM"),
-         "NaoEncontrado", "prestador NINGUEM não encontrado"),
-        (payment([{"numeroProtocolo": own,
-                   "guia": [{"numeroGuiaPrestador": "G000001", "valorPago": D("150.01")}]}]),
-         "RequisicaoInvalida", "acima do valor liberado 150.00"),
-        (payment([{"numeroProtocolo": own,
-                   "guia": [{"numeroGuiaPrestador": "G000404", "valorPago": D("1.00")}]}]),
-         "RequisicaoInvalida", "guia G000404 não faz parte"),
-        (payment([{"numeroProtocolo": own}],
-                 debitoCredito=[{"indicador": "1", "tipoDebitoCredito": "02",
-                                 "descricao": "ISS", "valor": D("300.01")}]),
-         "RequisicaoInvalida", "valor líquido negativo"),
-        (payment([{"numeroProtocolo": own}], competencia="202613"),
-         "RequisicaoInvalida", "competencia"),
-        (payment([{"numeroProtocolo": own}], formaPagamento="5"),
-         "RequisicaoInvalida", "formaPagamento"),
-        (payment([{"numeroProtocolo": own}],
-                 debitoCredito=[{"indicador": "1", "tipoDebitoCredito": "10",
-                                 "descricao": "x", "valor": D("1.00")}]),
-         "RequisicaoInvalida", "tipoDebitoCredito"),
-        (payment([{"numeroProtocolo": own}],
-                 debitoCredito=[{"indicador": "1", "tipoDebitoCredito": "07",
-                                 "descricao": "x" * 41, "valor": D("1.00")}]),
-         "RequisicaoInvalida", "descricao"),
+        (
+            payment([{"numeroProtocolo": own}, {"numeroProtocolo": other}]),
+            "RequisicaoInvalida",
+            f"protocolo {other} não é do prestador {PROVIDER_A.code}",
+        ),
+        (
+            payment([{"numeroProtocolo": own}, {"numeroProtocolo": in_2}]),
+            "OperacaoNaoPermitida",
+            f"protocolo {in_2} está em 2 (Em análise)",
+        ),
+        (
+            payment([{"numeroProtocolo": own}, {"numeroProtocolo": own}]),
+            "RequisicaoInvalida",
+            "mais de uma vez",
+        ),
+        (
+            payment([{"numeroProtocolo": "999999999999"}]),
+            "NaoEncontrado",
+            "protocolo 999999999999 não encontrado",
+        ),
+        (
+            payment([{"numeroProtocolo": own}], codigoPrestador="NINGUEM"),
+            "NaoEncontrado",
+            "prestador NINGUEM não encontrado",
+        ),
+        (
+            payment(
+                [
+                    {
+                        "numeroProtocolo": own,
+                        "guia": [{"numeroGuiaPrestador": "G000001", "valorPago": D("150.01")}],
+                    }
+                ]
+            ),
+            "RequisicaoInvalida",
+            "acima do valor liberado 150.00",
+        ),
+        (
+            payment(
+                [
+                    {
+                        "numeroProtocolo": own,
+                        "guia": [{"numeroGuiaPrestador": "G000404", "valorPago": D("1.00")}],
+                    }
+                ]
+            ),
+            "RequisicaoInvalida",
+            "guia G000404 não faz parte",
+        ),
+        (
+            payment(
+                [{"numeroProtocolo": own}],
+                debitoCredito=[
+                    {
+                        "indicador": "1",
+                        "tipoDebitoCredito": "02",
+                        "descricao": "ISS",
+                        "valor": D("300.01"),
+                    }
+                ],
+            ),
+            "RequisicaoInvalida",
+            "valor líquido negativo",
+        ),
+        (
+            payment([{"numeroProtocolo": own}], competencia="202613"),
+            "RequisicaoInvalida",
+            "competencia",
+        ),
+        (
+            payment([{"numeroProtocolo": own}], formaPagamento="5"),
+            "RequisicaoInvalida",
+            "formaPagamento",
+        ),
+        (
+            payment(
+                [{"numeroProtocolo": own}],
+                debitoCredito=[
+                    {
+                        "indicador": "1",
+                        "tipoDebitoCredito": "10",
+                        "descricao": "x",
+                        "valor": D("1.00"),
+                    }
+                ],
+            ),
+            "RequisicaoInvalida",
+            "tipoDebitoCredito",
+        ),
+        (
+            payment(
+                [{"numeroProtocolo": own}],
+                debitoCredito=[
+                    {
+                        "indicador": "1",
+                        "tipoDebitoCredito": "07",
+                        "descricao": "x" * 41,
+                        "valor": D("1.00"),
+                    }
+                ],
+            ),
+            "RequisicaoInvalida",
+            "descricao",
+        ),
     ]
     for values, category, expected in cases:
         got, message = fault_of(bo.registrarPagamento, **values)
@@ -181,9 +281,11 @@ def test_a_paid_protocol_cannot_be_paid_again(gw, bo, client):
 
 def test_payment_without_bank_details(gw, bo, client):
     numero = analysed(gw, bo, client, PROVIDER_A, "BOLETO")
-    result = bo.registrarPagamento(**payment(
-        [{"numeroProtocolo": numero}], formaPagamento="3", banco=None, agencia=None, conta=None
-    ))
+    result = bo.registrarPagamento(
+        **payment(
+            [{"numeroProtocolo": numero}], formaPagamento="3", banco=None, agencia=None, conta=None
+        )
+    )
     assert result.valorLiquido == D("300.00")
     with gw.db.reading() as s:
         stored = s.get(models.Payment, result.idPagamento)

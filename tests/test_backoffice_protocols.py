@@ -23,10 +23,21 @@ STATES = [1, 2, 3, 4, 5, 6, 8, 9]
 # The table the provider-facing services rely on (dm_statusProtocolo), written out again here so
 # that a change to the code's table cannot pass unnoticed.
 ALLOWED = {
-    (1, 2), (1, 4), (1, 8), (1, 9),
-    (2, 3), (2, 4), (2, 5), (2, 8), (2, 9),
-    (8, 2), (8, 4), (8, 9),
-    (5, 2), (5, 3), (5, 4),
+    (1, 2),
+    (1, 4),
+    (1, 8),
+    (1, 9),
+    (2, 3),
+    (2, 4),
+    (2, 5),
+    (2, 8),
+    (2, 9),
+    (8, 2),
+    (8, 4),
+    (8, 9),
+    (5, 2),
+    (5, 3),
+    (5, 4),
     (3, 6),
 }
 
@@ -66,13 +77,17 @@ def test_every_pair_of_states(gw, numero, bo):
                 assert after.status == target
                 last = after.history[-1]
                 assert (last.status, last.actor, last.reason) == (
-                    target, STAFF.login, f"{source}->{target}"
+                    target,
+                    STAFF.login,
+                    f"{source}->{target}",
                 )
                 assert len(after.history) == len(before.history) + 1
                 assert after.updated_at >= before.updated_at
             else:
                 category, message = fault_of(
-                    bo.alterarStatusProtocolo, numeroProtocolo=numero, novoStatus=target,
+                    bo.alterarStatusProtocolo,
+                    numeroProtocolo=numero,
+                    novoStatus=target,
                     motivo="tentativa",
                 )
                 assert category == "OperacaoNaoPermitida", (source, target, message)
@@ -111,8 +126,9 @@ def test_a_walk_through_the_history(gw, numero, bo):
 
 @pytest.mark.parametrize("target", [4, 8, 9])
 def test_closing_suspending_or_cancelling_needs_a_reason(gw, numero, bo, target):
-    category, message = fault_of(bo.alterarStatusProtocolo, numeroProtocolo=numero,
-                                 novoStatus=target)
+    category, message = fault_of(
+        bo.alterarStatusProtocolo, numeroProtocolo=numero, novoStatus=target
+    )
     assert category == "RequisicaoInvalida" and "motivo" in message
     assert stored_protocol(gw, numero).status == 1
 
@@ -120,8 +136,9 @@ def test_closing_suspending_or_cancelling_needs_a_reason(gw, numero, bo, target)
 @pytest.mark.parametrize("target", [3, 5])
 def test_release_needs_a_recorded_analysis(gw, numero, bo, target):
     force_status(gw, numero, 2)
-    category, message = fault_of(bo.alterarStatusProtocolo, numeroProtocolo=numero,
-                                 novoStatus=target)
+    category, message = fault_of(
+        bo.alterarStatusProtocolo, numeroProtocolo=numero, novoStatus=target
+    )
     assert category == "OperacaoNaoPermitida" and "registrarAnalise" in message
     assert stored_protocol(gw, numero).status == 2
 

@@ -39,14 +39,19 @@ def assert_consistent(gw) -> None:
             accepted = s.scalar(
                 select(func.count())
                 .select_from(models.Message)
-                .where(models.Message.protocol_id == protocol.id,
-                       models.Message.outcome == "accepted")
+                .where(
+                    models.Message.protocol_id == protocol.id, models.Message.outcome == "accepted"
+                )
             )
             assert accepted == 1
         orphans = s.scalar(
-            select(func.count()).select_from(models.Message).where(
-                models.Message.outcome == "accepted", models.Message.protocol_id.is_(None),
-                models.Message.service == "tissLoteGuias")
+            select(func.count())
+            .select_from(models.Message)
+            .where(
+                models.Message.outcome == "accepted",
+                models.Message.protocol_id.is_(None),
+                models.Message.service == "tissLoteGuias",
+            )
         )
         assert orphans == 0
 
@@ -98,8 +103,9 @@ def test_mutated_messages_always_get_a_tiss_answer(client, gw, data, service):
 def test_any_leaf_text_rehashed_gets_a_tiss_answer(client, gw, seed, text):
     """Structure kept, one field replaced by arbitrary text and the hash recomputed (so only the
     schema and business rules can refuse it): accepted or refused, never half-stored."""
-    message = lote_guias_ws(sample_lot(PROVIDER_A, str(seed % 10**12), 1,
-                                       registro_ans=REGISTRO_ANS))
+    message = lote_guias_ws(
+        sample_lot(PROVIDER_A, str(seed % 10**12), 1, registro_ans=REGISTRO_ANS)
+    )
     leaves = [el for el in message.iter(etree.Element) if len(el) == 0 and el.tag != q("hash")]
     target = random.Random(seed).choice(leaves)
     target.text = "".join(ch for ch in text if ch.isprintable() or ch == " ")

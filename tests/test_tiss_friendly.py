@@ -24,20 +24,25 @@ def errors():
     beneficiario.remove(beneficiario[1])
     guia.find(q("cabecalhoConsulta")).find(q("registroANS")).text = "12"
     guia.find(q("dadosAtendimento")).find(q("procedimento")).find(
-        q("valorProcedimento")).text = "abc"
+        q("valorProcedimento")
+    ).text = "abc"
     guia.find(q("observacao")).text = "x" * 600
     return [explain(e.message) for e in registry.get("4.03.00").validate(message)]
 
 
-@pytest.mark.parametrize("expected", [
-    "o campo registroANS tem o valor '12', fora do formato exigido ([0-9]{6})",
-    "falta informar atendimentoRN dentro de dadosBeneficiario",
-    "o campo indicacaoAcidente tem o valor '7', que não é um dos códigos permitidos",
-    "o campo dataAtendimento tem o valor '2026-13-45', que não é uma data no formato AAAA-MM-DD",
-    "o campo valorProcedimento tem o valor 'abc', que não é um número com até duas casas "
-    "decimais (ex.: 150.00)",
-    "o campo observacao tem 600 caracteres; o máximo é 500",
-])
+@pytest.mark.parametrize(
+    "expected",
+    [
+        "o campo registroANS tem o valor '12', fora do formato exigido ([0-9]{6})",
+        "falta informar atendimentoRN dentro de dadosBeneficiario",
+        "o campo indicacaoAcidente tem o valor '7', que não é um dos códigos permitidos",
+        "o campo dataAtendimento tem o valor '2026-13-45', que não é uma data no formato "
+        "AAAA-MM-DD",
+        "o campo valorProcedimento tem o valor 'abc', que não é um número com até duas casas "
+        "decimais (ex.: 150.00)",
+        "o campo observacao tem 600 caracteres; o máximo é 500",
+    ],
+)
 def test_each_error_is_explained(errors, expected):
     assert expected in errors
 
@@ -47,18 +52,24 @@ def test_no_namespace_uri_reaches_the_clerk(errors):
 
 
 def test_unexpected_element_names_what_was_expected():
-    message = ("Element '{http://www.ans.gov.br/padroes/tiss/schemas}intruso': This element is "
-               "not expected. Expected is ( {http://www.ans.gov.br/padroes/tiss/schemas}"
-               "loginSenhaPrestador ).")
-    assert explain(message) == ("o campo intruso não era esperado nesta posição; esperado: "
-                                "loginSenhaPrestador")
+    message = (
+        "Element '{http://www.ans.gov.br/padroes/tiss/schemas}intruso': This element is "
+        "not expected. Expected is ( {http://www.ans.gov.br/padroes/tiss/schemas}"
+        "loginSenhaPrestador )."
+    )
+    assert explain(message) == (
+        "o campo intruso não era esperado nesta posição; esperado: loginSenhaPrestador"
+    )
 
 
 def test_stored_lines_keep_their_line_number():
-    line = ("linha 12: Element '{http://www.ans.gov.br/padroes/tiss/schemas}UF': [facet "
-            "'enumeration'] The value '99' is not an element of the set {'11'}.")
-    assert explain_line(line) == ("Linha 12: o campo UF tem o valor '99', que não é um dos "
-                                  "códigos permitidos")
+    line = (
+        "linha 12: Element '{http://www.ans.gov.br/padroes/tiss/schemas}UF': [facet "
+        "'enumeration'] The value '99' is not an element of the set {'11'}."
+    )
+    assert explain_line(line) == (
+        "Linha 12: o campo UF tem o valor '99', que não é um dos códigos permitidos"
+    )
 
 
 def test_unknown_shapes_pass_through_without_namespaces():

@@ -26,8 +26,9 @@ def file_of(provider, numero="F1", encoding="ISO-8859-1", **kw) -> bytes:
 
 def test_valid_file_gets_a_protocol_and_is_archived_as_upload(gw):
     for encoding in ("ISO-8859-1", "UTF-8"):
-        result = upload_lot_file(gw, file_of(PROVIDER_A, f"F-{encoding}", encoding),
-                                 principal_of(gw, PROVIDER_A))
+        result = upload_lot_file(
+            gw, file_of(PROVIDER_A, f"F-{encoding}", encoding), principal_of(gw, PROVIDER_A)
+        )
         assert result.accepted and result.occurrences == ()
     with gw.db.reading() as s:
         channels = s.scalars(select(models.Message.channel)).all()

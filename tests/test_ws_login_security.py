@@ -26,15 +26,23 @@ def forget_verified_credentials():
 
 
 def send(client, provider, numero, *, senha=None, login=None, addr="198.51.100.7"):
-    lot = sample_lot(provider, numero, 1, registro_ans=REGISTRO_ANS,
-                     senha_md5=senha or provider.senha_md5, login=login or provider.cnpj)
+    lot = sample_lot(
+        provider,
+        numero,
+        1,
+        registro_ans=REGISTRO_ANS,
+        senha_md5=senha or provider.senha_md5,
+        login=login or provider.cnpj,
+    )
     response = client.post(
-        f"/tiss/{version_slug('4.03.00')}/tissLoteGuias", data=envelope(lote_guias_ws(lot)),
+        f"/tiss/{version_slug('4.03.00')}/tissLoteGuias",
+        data=envelope(lote_guias_ws(lot)),
         headers={"Content-Type": "text/xml; charset=ISO-8859-1"},
         environ_base={"REMOTE_ADDR": addr},
     )
-    return read_answer(response.status_code, response.headers["Content-Type"], response.data,
-                       "4.03.00")
+    return read_answer(
+        response.status_code, response.headers["Content-Type"], response.data, "4.03.00"
+    )
 
 
 def account_of(gw, provider) -> models.Account:
@@ -50,8 +58,11 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(client, gw
     assert locked.tiss_fault == "LoginInvalido"
     assert locked.faultstring == "5005 - login ou senha inválidos"
     with gw.db.transaction() as s:  # the lock runs out
-        s.execute(update(models.Account).where(models.Account.login == PROVIDER_A.cnpj)
-                  .values(locked_until=datetime.now(UTC) - timedelta(seconds=1)))
+        s.execute(
+            update(models.Account)
+            .where(models.Account.login == PROVIDER_A.cnpj)
+            .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
     assert send(client, PROVIDER_A, "L10").protocol
     assert account_of(gw, PROVIDER_A).failed_attempts == 0
 
@@ -59,14 +70,16 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(client, gw
 def test_portal_and_web_service_failures_count_together(client, gw):
     for _ in range(3):
         with pytest.raises(authentication.LoginFailed):
-            authentication.login(gw.db, PROVIDER_A.cnpj, "Errada@123", datetime.now(UTC),
-                                 Origin("203.0.113.1"))
+            authentication.login(
+                gw.db, PROVIDER_A.cnpj, "Errada@123", datetime.now(UTC), Origin("203.0.113.1")
+            )
     send(client, PROVIDER_A, "P1", senha="0" * 32)
     send(client, PROVIDER_A, "P2", senha="0" * 32)
     assert account_of(gw, PROVIDER_A).locked_until is not None
     with pytest.raises(authentication.LoginFailed):  # the portal sees the same lock
-        authentication.login(gw.db, PROVIDER_A.cnpj, PROVIDER_A.password, datetime.now(UTC),
-                             Origin("203.0.113.1"))
+        authentication.login(
+            gw.db, PROVIDER_A.cnpj, PROVIDER_A.password, datetime.now(UTC), Origin("203.0.113.1")
+        )
 
 
 def test_unknown_login_and_wrong_password_are_indistinguishable(client, gw, monkeypatch):
@@ -98,8 +111,11 @@ def test_an_address_with_many_failures_is_throttled(client, gw):
     assert send(client, PROVIDER_B, "T-ok", addr=neighbour).protocol
     assert account_of(gw, PROVIDER_B).failed_attempts == 0
     with gw.db.reading() as s:
-        logged = s.scalar(select(func.count()).select_from(AccessLogEntry).where(
-            AccessLogEntry.event == ws_login.FAILED, AccessLogEntry.remote_addr == attacker))
+        logged = s.scalar(
+            select(func.count())
+            .select_from(AccessLogEntry)
+            .where(AccessLogEntry.event == ws_login.FAILED, AccessLogEntry.remote_addr == attacker)
+        )
     assert logged == ws_login.ADDRESS_MAX_FAILURES + 1
 
 

@@ -35,13 +35,17 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         "o campo {field} tem o valor '{0}', que não é um dos códigos permitidos",
     ),
     (
-        re.compile(r"\[facet 'maxLength'\] The value has a length of '(\d+)'; this exceeds "
-                   r"the allowed maximum length of '(\d+)'"),
+        re.compile(
+            r"\[facet 'maxLength'\] The value has a length of '(\d+)'; this exceeds "
+            r"the allowed maximum length of '(\d+)'"
+        ),
         "o campo {field} tem {0} caracteres; o máximo é {1}",
     ),
     (
-        re.compile(r"\[facet 'minLength'\] The value has a length of '(\d+)'; this underruns "
-                   r"the allowed minimum length of '(\d+)'"),
+        re.compile(
+            r"\[facet 'minLength'\] The value has a length of '(\d+)'; this underruns "
+            r"the allowed minimum length of '(\d+)'"
+        ),
         "o campo {field} tem {0} caracteres; o mínimo é {1}",
     ),
     (

@@ -66,6 +66,4 @@ def register(bp: Blueprint, portal: Portal) -> None:
         if found is None:
             abort(404)
         # The archived bytes as they were, in the charset their XML declaration names.
-        return download(
-            found.content, found.file_name, f"application/xml; charset={found.charset}"
-        )
+        return download(found.content, found.file_name, f"application/xml; charset={found.charset}")
