@@ -80,15 +80,25 @@ def _print_certificate(cert) -> None:
 
 
 def cmd_provider_add_certificate(settings: Settings, args) -> int:
-    from gateway.services.client_certificates import add_certificate
+    from gateway.services.client_certificates import HolderMismatch, add_certificate
 
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
         raise ValueError(f"cannot read {args.file}: {exc.strerror}") from None
-    cert = add_certificate(_db(settings), args.provider, data)
+    db = _db(settings)
+    mismatch = None
+    try:
+        cert = add_certificate(db, args.provider, data)
+    except HolderMismatch as exc:
+        if not args.force:
+            raise ValueError(f"{exc}. Not registered: --force registers it anyway") from None
+        mismatch = exc
+        cert = add_certificate(db, args.provider, data, force=True)
     print(f"provider {cert.provider_code} may authenticate with this certificate:")
     _print_certificate(cert)
+    if mismatch is not None:
+        print(f"note: registered because of --force: {mismatch}")
     if not settings.client_cert_headers:
         print("note: TISS_CLIENT_CERT_HEADERS is not set here; a gateway without it ignores")
         print("      client certificates (deploy/README.md, client certificates)")
@@ -297,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_cert.add_argument("provider", help=provider_help)
     add_cert.add_argument("file", help="the provider's certificate, PEM or DER (no key)")
+    add_cert.add_argument(
+        "--force",
+        action="store_true",
+        help="register it even though its ICP-Brasil CNPJ/CPF is not the provider's",
+    )
     add_cert.set_defaults(func=cmd_provider_add_certificate)
     list_certs = prov.add_parser("certificates", help="the certificates a provider may use")
     list_certs.add_argument("provider", help=provider_help)

@@ -60,6 +60,8 @@ def observe_answer(service: str, channel: str, answer) -> None:
             "fault": answer.fault.value if answer.fault is not None else None,
             "message_id": answer.message_id,
             "protocol": answer.protocol,
+            # password | certificate | portal (None: never authenticated); never a credential.
+            "auth_method": answer.auth_method,
         },
     )
 

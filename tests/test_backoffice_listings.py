@@ -2,17 +2,25 @@
 with their filters and pages, and one message's raw request and answer, byte for byte."""
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
+from werkzeug.test import Client
 
+from gateway.app import build_app
+from gateway.services.client_certificates import add_certificate
+from gateway.services.gateway import Gateway
 from gateway.tiss.samples import lote_guias_ws
 from storage import models
 from tests.backoffice_client import fault_of, force_status, make_client, send_lot
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
-from tests.tissclient import envelope, post, sample_lot
+from tests.pki import make_ca, make_holder
+from tests.tissclient import envelope, post, read_answer, sample_lot
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -168,6 +176,58 @@ def test_fetch_of_a_rejected_message_shows_why(gw, bo, client):
     assert fetched.mensagem.resultado == "rejected" and fetched.mensagem.codigoGlosa == ["5002"]
     assert fetched.falha == "SchemaInvalido" and "XML malformado" in fetched.detalhe
     assert fetched.resposta == stored.raw_response
+
+
+def test_fetch_shows_how_the_sender_authenticated(gw, bo):
+    """metodoAutenticacao and the SHA-256 of the verified client certificate that came along
+    (messages.auth_method, messages.client_cert_sha256)."""
+    now = datetime.now(UTC)
+    ca = make_ca("AC Clientes Teste", now=now)
+    registered = make_holder("HOSPITAL A:11222333000181", ca, now=now, cnpj=PROVIDER_A.cnpj)
+    unregistered = make_holder("OUTRO CERTIFICADO", ca, now=now)
+    sha_registered = add_certificate(gw.db, PROVIDER_A.code, registered.cert_pem).sha256
+    behind_nginx = Client(
+        build_app(Gateway(replace(gw.settings, client_cert_headers=True), gw.db, gw.schemas))
+    )
+
+    def send(numero, cert, **login) -> int:
+        lot = sample_lot(PROVIDER_A, numero, 1, registro_ans=REGISTRO_ANS, **login)
+        headers = {"Content-Type": "text/xml; charset=ISO-8859-1", "SOAPAction": '""'}
+        if cert is not None:  # what deploy/'s nginx sets for a verified client certificate
+            headers["X-SSL-Client-Verify"] = "SUCCESS"
+            headers["X-SSL-Client-Cert"] = quote(cert.cert_pem.decode())
+        response = behind_nginx.post(
+            "/tiss/v40300/tissLoteGuias", data=envelope(lote_guias_ws(lot)), headers=headers
+        )
+        read_answer(
+            response.status_code, response.headers["Content-Type"], response.data, "4.03.00"
+        )
+        with gw.db.reading() as s:
+            return s.scalar(select(models.Message.id).order_by(models.Message.id.desc()))
+
+    by_certificate = bo.obterMensagem(id=send("AUTH1", registered, login=None))
+    assert by_certificate.mensagem.resultado == "accepted" and by_certificate.login is None
+    assert by_certificate.metodoAutenticacao == "certificate"
+    assert by_certificate.sha256CertificadoCliente == sha_registered
+
+    by_password = bo.obterMensagem(id=send("AUTH2", None))
+    assert by_password.mensagem.resultado == "accepted"
+    assert by_password.login == PROVIDER_A.cnpj
+    assert by_password.metodoAutenticacao == "password"
+    assert by_password.sha256CertificadoCliente is None
+
+    # A certificate without an agreement is no credential, but it came with the message.
+    alongside = bo.obterMensagem(id=send("AUTH3", unregistered))
+    assert alongside.metodoAutenticacao == "password"
+    assert (
+        alongside.sha256CertificadoCliente
+        == hashlib.sha256(unregistered.cert.public_bytes(Encoding.DER)).hexdigest()
+    )
+
+    # Refused at the login: it never authenticated.
+    refused = bo.obterMensagem(id=send("AUTH4", None, senha_md5="0" * 32))
+    assert refused.mensagem.codigoGlosa == ["5005"]
+    assert refused.metodoAutenticacao is None and refused.sha256CertificadoCliente is None
 
 
 def test_fetch_of_an_unknown_message(gw, bo):

@@ -17,8 +17,9 @@ from werkzeug.test import Client
 from gateway.app import build_app
 from gateway.cli import main
 from gateway.services import passwords
-from gateway.services.admin import AdminError
+from gateway.services.admin import AdminError, add_provider
 from gateway.services.client_certificates import (
+    HolderMismatch,
     add_certificate,
     list_certificates,
     remove_certificate,
@@ -47,6 +48,11 @@ CERT_A = make_holder("HOSPITAL A:11222333000181", CA, now=NOW)
 CERT_A2 = make_holder("HOSPITAL A NOVO:11222333000181", CA, now=NOW)
 CERT_B = make_holder("CLINICA B:45723174000110", CA, now=NOW)
 STRANGER = make_holder("NINGUEM:00000000000000", CA, now=NOW)
+# ICP-Brasil holders (the CNPJ or CPF in otherName fields, gateway.tiss.client_certificates).
+E_CNPJ_A = make_holder("HOSPITAL A ICP:11222333000181", CA, now=NOW, cnpj=PROVIDER_A.cnpj)
+E_CNPJ_B = make_holder("CLINICA B ICP:45723174000110", CA, now=NOW, cnpj=PROVIDER_B.cnpj)
+PF_CPF = "52998224725"
+E_CPF_PF = make_holder("MEDICA PF:52998224725", CA, now=NOW, cpf=PF_CPF)
 WRONG_MD5 = "0" * 32
 ADDR = "198.51.100.20"
 
@@ -360,6 +366,44 @@ def test_registering_refuses_cas_expired_chains_and_duplicates(gw):
     assert list_certificates(gw.db, PROVIDER_B.code) == []
 
 
+def test_registering_refuses_a_certificate_naming_another_document(gw):
+    """An ICP-Brasil certificate that names another CNPJ or CPF is someone else's: refused,
+    unless forced. One naming the provider's own document, or none, is registered."""
+    with pytest.raises(HolderMismatch) as refused:
+        add_certificate(gw.db, PROVIDER_A.code, E_CNPJ_B.cert_pem)
+    assert str(refused.value) == (
+        f"o certificado {read_certificate(E_CNPJ_B.cert_pem).subject} identifica o CNPJ "
+        f"{PROVIDER_B.cnpj} (ICP-Brasil), não o prestador {PROVIDER_A.code} "
+        f"(CNPJ {PROVIDER_A.cnpj})"
+    )
+    with pytest.raises(HolderMismatch, match=f"identifica o CPF {PF_CPF}"):
+        add_certificate(gw.db, PROVIDER_A.code, E_CPF_PF.cert_pem)
+    assert list_certificates(gw.db, PROVIDER_A.code) == []
+
+    add_certificate(gw.db, PROVIDER_A.cnpj, E_CNPJ_A.cert_pem)
+    add_certificate(gw.db, PROVIDER_A.code, CERT_A.cert_pem)  # no ICP-Brasil document
+    forced = add_certificate(gw.db, PROVIDER_A.code, E_CNPJ_B.cert_pem, force=True)
+    assert [c.sha256 for c in list_certificates(gw.db, PROVIDER_A.code)] == [
+        fingerprint(E_CNPJ_A),
+        fingerprint(CERT_A),
+        forced.sha256,
+    ]
+
+    # A provider known by its CPF: its e-CPF is its own, an e-CNPJ is not.
+    add_provider(gw.db, cpf=PF_CPF, code="PRESTPF", name="Médica PF", password="Senha@PF789")
+    assert add_certificate(gw.db, "PRESTPF", E_CPF_PF.cert_pem).provider_code == "PRESTPF"
+    with pytest.raises(HolderMismatch, match=r"não o prestador PRESTPF \(CPF 52998224725\)"):
+        add_certificate(gw.db, "PRESTPF", E_CNPJ_A.cert_pem)
+
+
+def test_a_forced_certificate_works_like_any_registered_one(client, gw):
+    add_certificate(gw.db, PROVIDER_A.code, E_CNPJ_B.cert_pem, force=True)
+    assert send(client, "F1", cert=E_CNPJ_B).protocol
+    stored = last_message(gw)
+    assert stored.auth_method == "certificate"
+    assert stored.client_cert_sha256 == fingerprint(E_CNPJ_B)
+
+
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     capsys.readouterr()
     try:
@@ -408,3 +452,41 @@ def test_cli_add_list_and_remove_certificates(gw, database_url, tmp_path, monkey
     assert sha_a not in out and sha_a2 in out
     code, out, _ = run_cli(capsys, "provider", "certificates", PROVIDER_B.code)
     assert code == 0 and "no certificate registered" in out
+
+
+def test_cli_refuses_a_certificate_naming_another_document_unless_forced(
+    gw, database_url, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("TISS_DATABASE_URL", database_url)
+    monkeypatch.setenv("TISS_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("TISS_CLIENT_CERT_HEADERS", "true")
+    pem = tmp_path / "clinica-b.pem"
+    pem.write_bytes(E_CNPJ_B.cert_pem)
+    sha_b = fingerprint(E_CNPJ_B)
+
+    code, out, err = run_cli(capsys, "provider", "add-certificate", PROVIDER_A.code, str(pem))
+    assert code == 2 and out == ""
+    assert f"identifica o CNPJ {PROVIDER_B.cnpj} (ICP-Brasil)" in err
+    assert f"não o prestador {PROVIDER_A.code} (CNPJ {PROVIDER_A.cnpj})" in err
+    assert "Not registered: --force registers it anyway" in err and "Traceback" not in err
+    code, out, _ = run_cli(capsys, "provider", "certificates", PROVIDER_A.code)
+    assert sha_b not in out
+
+    code, out, err = run_cli(
+        capsys, "provider", "add-certificate", PROVIDER_A.code, str(pem), "--force"
+    )
+    assert code == 0 and err == ""
+    assert f"provider {PROVIDER_A.code} may authenticate" in out and sha_b in out
+    assert "note: registered because of --force: o certificado" in out
+    code, out, _ = run_cli(capsys, "provider", "certificates", PROVIDER_A.code)
+    assert sha_b in out
+
+    # A certificate without ICP-Brasil documents, and a provider's own e-CNPJ, need no --force.
+    none = tmp_path / "no-document.pem"
+    none.write_bytes(CERT_B.cert_pem)
+    code, out, _ = run_cli(capsys, "provider", "add-certificate", PROVIDER_B.code, str(none))
+    assert code == 0 and "--force" not in out
+    other = tmp_path / "hospital-a-icp.pem"
+    other.write_bytes(E_CNPJ_A.cert_pem)
+    code, out, _ = run_cli(capsys, "provider", "add-certificate", PROVIDER_A.cnpj, str(other))
+    assert code == 0 and fingerprint(E_CNPJ_A) in out and "--force" not in out

@@ -4,9 +4,11 @@ import io
 import json
 import logging
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
+from urllib.parse import quote
 
 import pytest
+from lxml import etree
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 from werkzeug.test import Client
@@ -14,10 +16,19 @@ from werkzeug.test import Client
 from gateway.app import build_app
 from gateway.logs import JsonFormatter, RequestIdFilter, logging_config, redact
 from gateway.services.beneficiaries import BeneficiaryData, upsert_beneficiaries
+from gateway.services.client_certificates import add_certificate
+from gateway.services.inbound import Principal
+from gateway.services.uploads import upload_lot_file
 from gateway.tiss.header import Party
-from gateway.tiss.samples import SampleQuery, lote_guias_ws, pedido_elegibilidade_ws
-from storage.models import Message
+from gateway.tiss.samples import (
+    SampleQuery,
+    lote_guias_ws,
+    mensagem_tiss,
+    pedido_elegibilidade_ws,
+)
+from storage.models import Account, Message
 from tests.conftest import PROVIDER_A, REGISTRO_ANS
+from tests.pki import make_ca, make_holder
 from tests.tissclient import envelope, post, sample_lot
 
 LOTE = "/tiss/v40300/tissLoteGuias"
@@ -80,6 +91,7 @@ def test_log_lines_of_a_request_carry_its_id_and_the_answer(client, captured):
     assert answered["outcome"] == "accepted"
     assert answered["version"] == "4.03.00"
     assert answered["protocol"]
+    assert answered["auth_method"] == "password"
     (access,) = [line for line in lines if line["logger"] == "gateway.access"]
     assert access["status"] == 200 and access["path"] == LOTE and access["duration_ms"] > 0
 
@@ -88,10 +100,54 @@ def test_rejections_are_logged_with_their_code(client, captured):
     client.post(LOTE, data=_lot("LOG2", hash_value="0" * 32), headers=HEADERS)
     client.post(LOTE, data=b"not xml", headers=HEADERS)
     answered = [line for line in captured() if line["message"] == "answered"]
-    assert [(a["outcome"], a["code"], a["fault"]) for a in answered] == [
-        ("rejected", "5014", "HashInvalido"),
-        ("rejected", "5002", "SchemaInvalido"),
+    # Refused before the login (rows 1 and 6): no authentication method.
+    assert [(a["outcome"], a["code"], a["fault"], a["auth_method"]) for a in answered] == [
+        ("rejected", "5014", "HashInvalido", None),
+        ("rejected", "5002", "SchemaInvalido", None),
     ]
+
+
+def test_answered_line_says_how_the_sender_authenticated(client, gw, captured):
+    """password, certificate (a registered client certificate, no loginSenhaPrestador) or portal
+    (an upload): the method only, never the password, its MD5 or the certificate."""
+    now = datetime.now(UTC)
+    holder = make_holder("HOSPITAL A:11222333000181", make_ca("AC Teste", now=now), now=now)
+    add_certificate(gw.db, PROVIDER_A.code, holder.cert_pem)
+    behind_nginx = Client(
+        build_app(replace(gw, settings=replace(gw.settings, client_cert_headers=True)))
+    )
+    certificate_headers = {
+        "X-SSL-Client-Verify": "SUCCESS",
+        "X-SSL-Client-Cert": quote(holder.cert_pem.decode()),
+    }
+    no_login = sample_lot(PROVIDER_A, "AUTH1", 1, registro_ans=REGISTRO_ANS, login=None)
+    by_certificate = behind_nginx.post(
+        LOTE, data=envelope(lote_guias_ws(no_login)), headers={**HEADERS, **certificate_headers}
+    )
+    assert by_certificate.status_code == 200
+    assert client.post(LOTE, data=_lot("AUTH2"), headers=HEADERS).status_code == 200
+    wrong = sample_lot(PROVIDER_A, "AUTH3", 1, registro_ans=REGISTRO_ANS, senha_md5="f" * 32)
+    client.post(LOTE, data=envelope(lote_guias_ws(wrong)), headers=HEADERS)
+    with gw.db.reading() as session:
+        account = session.scalar(select(Account).where(Account.login == PROVIDER_A.cnpj))
+    file_lot = sample_lot(PROVIDER_A, "AUTH4", 1, registro_ans=REGISTRO_ANS, login=None)
+    uploaded = upload_lot_file(
+        gw, etree.tostring(mensagem_tiss(file_lot)), Principal(account.id, account.provider_id)
+    )
+    assert uploaded.answer.protocol
+
+    lines = captured()
+    answered = [line for line in lines if line["message"] == "answered"]
+    assert [(a["channel"], a["outcome"], a["auth_method"]) for a in answered] == [
+        ("soap", "accepted", "certificate"),
+        ("soap", "accepted", "password"),
+        ("soap", "rejected", None),
+        ("upload", "accepted", "portal"),
+    ]
+    text = json.dumps(lines, ensure_ascii=False)
+    certificate_body = holder.cert_pem.decode().splitlines()[1]
+    for secret in (PROVIDER_A.password, PROVIDER_A.senha_md5, "f" * 32, certificate_body):
+        assert secret not in text
 
 
 def test_no_password_hash_or_beneficiary_name_in_logs(client, gw, captured):

@@ -42,6 +42,8 @@ class Answer:
     protocol: str | None = None
     # Every problem found, one per line (all schema errors, not just the first), for people.
     details: tuple[str, ...] = ()
+    # How the sender authenticated (messages.auth_method), for the log; None if it never did.
+    auth_method: str | None = None
 
     @property
     def fault_string(self) -> str:
@@ -215,4 +217,5 @@ def _record_fault(gw, spec, inbound, facts, received_at, outcome, fault, code, d
         code=code,
         description=description,
         details=tuple((facts.detail or "").splitlines()) if outcome == REJECTED else (),
+        auth_method=facts.auth_method,
     )

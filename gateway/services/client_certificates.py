@@ -20,10 +20,16 @@ from gateway.tiss.client_certificates import (
     normalize_fingerprint,
     read_certificate,
 )
+from gateway.tiss.header import CNPJ, CPF, Party
 from storage.db import Database
 from storage.models import Provider, ProviderCertificate
 
 APPROVED = "approved"
+
+
+class HolderMismatch(AdminError):
+    """The certificate names (ICP-Brasil otherName) a CNPJ or CPF that is not the provider's:
+    registering it anyway takes `force`."""
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,19 @@ class RegisteredCertificate:
 
 
 def add_certificate(
-    db: Database, provider: str, data: bytes, now: datetime | None = None
+    db: Database,
+    provider: str,
+    data: bytes,
+    now: datetime | None = None,
+    *,
+    force: bool = False,
 ) -> RegisteredCertificate:
     """Register the certificate in `data` (one PEM or DER certificate) for the provider named by
-    `provider` (CNPJ, CPF or codigoPrestadorNaOperadora)."""
+    `provider` (CNPJ, CPF or codigoPrestadorNaOperadora).
+
+    A certificate whose ICP-Brasil fields name another CNPJ or CPF (`holder_document`) is most
+    likely someone else's: refused with HolderMismatch unless `force`. One that names nobody
+    (not ICP-Brasil) is the operator's word alone, as ever."""
     now = now or datetime.now(UTC)
     try:
         info = read_certificate(data)
@@ -54,6 +69,8 @@ def add_certificate(
         raise AdminError(f"o certificado {info.subject} venceu em {info.not_after:%Y-%m-%d}")
     with db.transaction() as session:
         owner = _provider(session, provider)
+        if not force:
+            _check_holder(info, owner)
         taken = session.scalar(
             select(ProviderCertificate).where(ProviderCertificate.sha256 == info.sha256)
         )
@@ -134,6 +151,19 @@ def is_registered_for(session: Session, provider_id: int, sha256: str) -> bool:
     operator's word that it is the provider's, whatever CNPJ or CPF it names."""
     found = session.scalar(_REGISTERED_FOR, {"provider_id": provider_id, "sha256": sha256})
     return found is not None
+
+
+def _check_holder(info: CertificateInfo, owner: Provider) -> None:
+    holder = info.holder
+    documents = [Party(kind, value) for kind, value in ((CNPJ, owner.cnpj), (CPF, owner.cpf))]
+    documents = [d for d in documents if d.value]
+    if holder is None or holder in documents:
+        return
+    owned = " / ".join(f"{d.kind} {d.value}" for d in documents) or "sem CNPJ nem CPF"
+    raise HolderMismatch(
+        f"o certificado {info.subject} identifica o {holder.kind} {holder.value} (ICP-Brasil), "
+        f"não o prestador {owner.codigo_na_operadora} ({owned})"
+    )
 
 
 def _provider(session: Session, ref: str) -> Provider:

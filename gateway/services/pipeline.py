@@ -104,6 +104,7 @@ class Exchange:
             code=codes[0] if codes else None,
             description=detail,
             protocol=protocol.numero if protocol is not None else None,
+            auth_method=self.facts.auth_method,
         )
 
 

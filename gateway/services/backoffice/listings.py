@@ -61,6 +61,8 @@ class MessageRecord:
     raw_request: bytes
     response_charset: str | None
     raw_response: bytes | None
+    auth_method: str | None  # password | certificate | portal; None when never authenticated
+    client_cert_sha256: str | None  # the verified client certificate presented, registered or not
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ def get_message(db: Database, message_id: int) -> MessageRecord:
             raw_request=bytes(message.raw_request),
             response_charset=message.response_charset,
             raw_response=None if message.raw_response is None else bytes(message.raw_response),
+            auth_method=message.auth_method,
+            client_cert_sha256=message.client_cert_sha256,
         )
 
 

@@ -50,6 +50,8 @@ def obter_mensagem(gw: Gateway, _staff: StaffPrincipal, r: Reader) -> etree._Ele
     sub(answer, "charsetResposta", record.response_charset)
     if record.raw_response is not None:
         sub(answer, "resposta", _base64(record.raw_response))
+    sub(answer, "metodoAutenticacao", record.auth_method)
+    sub(answer, "sha256CertificadoCliente", record.client_cert_sha256)
     return answer
 
 
