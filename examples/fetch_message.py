@@ -28,6 +28,12 @@ def main() -> None:
         f"{answer.falha or '-'}  protocolo {m.numeroProtocolo or '-'}"
     )
     print(f"  request id {m.requestId}  SHA-256 {answer.sha256Requisicao}")
+    if answer.metodoAutenticacao:
+        certificate = answer.sha256CertificadoCliente
+        print(
+            f"  autenticado por {answer.metodoAutenticacao}"
+            + (f"  certificado do cliente SHA-256 {certificate}" if certificate else "")
+        )
     if answer.detalhe:
         print(f"  detalhe: {answer.detalhe}")
     for label, data, charset in (

@@ -63,6 +63,7 @@ def test_list_and_fetch_messages(gw, client, run, tmp_path):
     assert f"mensagem {message.id}: tissLoteGuias via soap" in out
     assert "loteGuiasWS" in out and "protocoloRecebimentoWS" in out
     assert "JOSÉ" in out  # decoded from ISO-8859-1 as declared
+    assert "autenticado por password" in out
     assert (tmp_path / "saved" / f"{message.id}-request.xml").read_bytes() == message.raw_request
     assert (tmp_path / "saved" / f"{message.id}-response.xml").read_bytes() == (
         message.raw_response
