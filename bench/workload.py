@@ -6,8 +6,8 @@ from itertools import count
 
 from lxml import etree
 
+from gateway.soap.protocol import soap_envelope
 from gateway.tiss.header import Party
-from gateway.tiss.namespaces import SOAP11_ENV
 from gateway.tiss.samples import (
     SampleLot,
     SampleQuery,
@@ -31,8 +31,7 @@ _lot_numbers = count(1)
 
 
 def envelope(payload: etree._Element, encoding: str = "ISO-8859-1") -> bytes:
-    env = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soapenv": SOAP11_ENV})
-    etree.SubElement(env, f"{{{SOAP11_ENV}}}Body").append(payload)
+    env = soap_envelope(payload)
     return etree.tostring(env, encoding=encoding, xml_declaration=True)
 
 

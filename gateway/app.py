@@ -83,26 +83,12 @@ def _is_backoffice(environ) -> bool:
 
 
 def _server_fault(start_response):
-    from lxml import etree
-
     from gateway.services.answers import SERVER_ERROR
+    from gateway.soap.protocol import last_resort_fault
     from gateway.tiss.codes import FaultKind
-    from gateway.tiss.namespaces import SOAP11_ENV
     from gateway.tiss.responses import tiss_fault
 
-    env = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soapenv": SOAP11_ENV})
-    fault = etree.SubElement(
-        etree.SubElement(env, f"{{{SOAP11_ENV}}}Body"), f"{{{SOAP11_ENV}}}Fault"
-    )
-    etree.SubElement(fault, "faultcode").text = "soapenv:Server"
-    etree.SubElement(fault, "faultstring").text = SERVER_ERROR
-    etree.SubElement(fault, "detail").append(tiss_fault(FaultKind.ERRO_INESPERADO))
-    body = etree.tostring(env, encoding="UTF-8", xml_declaration=True)
-    start_response(
-        "500 Internal Server Error",
-        [("Content-Type", "text/xml; charset=UTF-8"), ("Content-Length", str(len(body)))],
-    )
-    return [body]
+    return last_resort_fault(start_response, SERVER_ERROR, tiss_fault(FaultKind.ERRO_INESPERADO))
 
 
 def _client_certificate(environ) -> CertificateInfo | None:

@@ -63,7 +63,42 @@ class SoapRequest:
     payload: etree._Element
 
 
-class TissSoap11(Soap11):
+def soap_envelope(content: etree._Element | None = None) -> etree._Element:
+    """A SOAP 1.1 Envelope whose Body holds `content` (empty without it)."""
+    envelope = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soapenv": SOAP11_ENV})
+    body = etree.SubElement(envelope, f"{{{SOAP11_ENV}}}Body")
+    if content is not None:
+        body.append(content)
+    return envelope
+
+
+def last_resort_fault(start_response, faultstring: str, detail: etree._Element) -> list[bytes]:
+    """spyne itself failed: still a SOAP Server fault (with the service's own fault detail),
+    never an HTML 500."""
+    envelope = soap_envelope()
+    fault = etree.SubElement(envelope[0], f"{{{SOAP11_ENV}}}Fault")
+    etree.SubElement(fault, "faultcode").text = "soapenv:Server"
+    etree.SubElement(fault, "faultstring").text = faultstring
+    etree.SubElement(fault, "detail").append(detail)
+    body = etree.tostring(envelope, encoding="UTF-8", xml_declaration=True)
+    start_response(
+        "500 Internal Server Error",
+        [("Content-Type", "text/xml; charset=UTF-8"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+class PayloadSoap11(Soap11):
+    """Soap11 whose answer is the element the service method returned, put in the Body as it
+    is (spyne would re-serialize it through its own models)."""
+
+    def serialize(self, ctx, message):
+        if ctx.out_error is not None or not ctx.out_object:
+            return super().serialize(ctx, message)
+        ctx.out_document = soap_envelope(ctx.out_object[0])
+
+
+class TissSoap11(PayloadSoap11):
     def __init__(self, spec: ServiceSpec, **kwargs) -> None:
         super().__init__(**kwargs)
         self.spec = spec
@@ -107,13 +142,6 @@ class TissSoap11(Soap11):
         # Every endpoint serves one TISS service: dispatch to it whatever the Body holds, so that
         # a message meant for another service is archived and answered by the use case.
         ctx.method_request_string = next(iter(self.app.interface.service_method_map))
-
-    def serialize(self, ctx, message):
-        if ctx.out_error is not None or not ctx.out_object:
-            return super().serialize(ctx, message)
-        envelope = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soapenv": SOAP11_ENV})
-        etree.SubElement(envelope, f"{{{SOAP11_ENV}}}Body").append(ctx.out_object[0])
-        ctx.out_document = envelope
 
     def create_out_string(self, ctx, charset=None):
         request = ctx.udc if isinstance(ctx.udc, SoapRequest) else None

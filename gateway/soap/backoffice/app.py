@@ -35,9 +35,10 @@ from gateway.soap.protocol import (
     ENV_REMOTE,
     ENV_REQUEST_ID,
     AnsweredFault,
+    PayloadSoap11,
     body_payload,
 )
-from gateway.tiss.namespaces import SOAP11_ENV
+from gateway.soap.protocol import last_resort_fault as soap_last_resort_fault
 from gateway.tiss.xmlsafe import UnsafeXml, parse_untrusted
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class BackOfficeRequest:
     credentials_error: str | None = None
 
 
-class BackOfficeSoap11(Soap11):
+class BackOfficeSoap11(PayloadSoap11):
     def create_in_document(self, ctx, charset=None):
         try:
             self._read_envelope(ctx)
@@ -138,13 +139,6 @@ class BackOfficeSoap11(Soap11):
                 f"operação desconhecida: {name.localname} ({name.namespace or 'sem namespace'}); "
                 f"o namespace do serviço é {NS}"
             )
-
-    def serialize(self, ctx, message):
-        if ctx.out_error is not None or not ctx.out_object:
-            return super().serialize(ctx, message)
-        envelope = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soapenv": SOAP11_ENV})
-        etree.SubElement(envelope, f"{{{SOAP11_ENV}}}Body").append(ctx.out_object[0])
-        ctx.out_document = envelope
 
     def create_out_string(self, ctx, charset=None):
         ctx.transport.resp_headers["Content-Type"] = "text/xml; charset=UTF-8"
@@ -229,16 +223,6 @@ def build_backoffice_app(max_message_bytes: int):
 
 def last_resort_fault(start_response):
     """spyne itself failed: still a SOAP fault with backOfficeFault, never an HTML 500."""
-    envelope = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soapenv": SOAP11_ENV})
-    fault = etree.SubElement(
-        etree.SubElement(envelope, f"{{{SOAP11_ENV}}}Body"), f"{{{SOAP11_ENV}}}Fault"
+    return soap_last_resort_fault(
+        start_response, SERVER_ERROR, fault_detail("ErroInesperadoServidor", SERVER_ERROR)
     )
-    etree.SubElement(fault, "faultcode").text = "soapenv:Server"
-    etree.SubElement(fault, "faultstring").text = SERVER_ERROR
-    etree.SubElement(fault, "detail").append(fault_detail("ErroInesperadoServidor", SERVER_ERROR))
-    body = etree.tostring(envelope, encoding="UTF-8", xml_declaration=True)
-    start_response(
-        "500 Internal Server Error",
-        [("Content-Type", "text/xml; charset=UTF-8"), ("Content-Length", str(len(body)))],
-    )
-    return [body]
