@@ -29,6 +29,8 @@ from gateway.tiss.schemas import (
     package_schema_dir,
     version_of_files,
 )
+from gateway.tiss.status import situacao_protocolo
+from gateway.tiss.views import GlosaView, GuideView, ProtocolView
 from gateway.tiss.xmlsafe import parse_untrusted
 
 SHARED_TISS = Path(__file__).resolve().parents[2] / "shared" / "tiss"
@@ -386,6 +388,35 @@ def test_protocolo_recebimento_for_odonto_guides_is_valid(official_ws, version):
     assert official_ws[version].validate(answer), official_ws[version].error_log
     assert len(answer.findall(f".//{q('dadosGuiasOdonto')}")) == 2
     assert answer.findtext(f".//{q('valorTotalProtocolo')}") == "100.50"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("guide_type", ["guiaOdonto", "guiaSP-SADT"])
+def test_situacao_protocolo_is_valid_official_tiss(official_ws, version, guide_type):
+    glosa = GlosaView("1705", Decimal("30.00"), "valor acima da tabela")
+    guides = (
+        GuideView(guide_type, "G1", "OP1", "CART1", "N", "2026-11-01", Decimal("80.00")),
+        GuideView(
+            guide_type,
+            "G2",
+            None,
+            "CART2",
+            "S",
+            None,
+            Decimal("50.00"),
+            Decimal("50.00"),
+            Decimal("20.00"),
+            glosas=(glosa,),
+        ),
+    )
+    view = ProtocolView("P1", 5, "L9", WHEN.date(), "PREST0001", guides)
+    answer = situacao_protocolo(answer_header(version), REGISTRO, "PREST0001", view, "3291")
+    assert official_ws[version].validate(answer), official_ws[version].error_log
+    box = "guiasOdonto" if guide_type == "guiaOdonto" else "guiasMedicas"
+    assert len(answer.findall(f".//{q(box)}/{q('guias')}")) == 2
+    carteiras = [e.text for e in answer.iter(q("numeroCarteira"))]
+    assert carteiras == ["CART1", "CART2"]
+    assert answer.findtext(f".//{q('glosaGuia')}/{q('motivoGlosa')}/{q('codigoGlosa')}") == "1705"
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -128,23 +128,21 @@ def _guide_data(parent: etree._Element, guides: list[Guide]) -> None:
     box = sub(parent, "dadosGuiasProtocolo")
     odonto = bool(guides) and guides[0].guide_type == ODONTO
     for g in guides:
-        if odonto:
-            el = sub(box, "dadosGuiasOdonto")
-            sub(el, "numeroGuiaPrestador", g.numero_guia_prestador)
-            if g.numero_guia_operadora:
-                sub(el, "numeroGuiaOperadora", g.numero_guia_operadora)
-            sub(el, "numeroCarteira", g.numero_carteira)
-            sub(el, "atendimentoRN", g.atendimento_rn)
-        else:
-            el = sub(box, "dadosGuias")
-            sub(el, "numeroGuiaPrestador", g.numero_guia_prestador)
-            if g.numero_guia_operadora:
-                sub(el, "numeroGuiaOperadora", g.numero_guia_operadora)
-            ben = sub(el, "dadosBeneficiario")
-            sub(ben, "numeroCarteira", g.numero_carteira)
-            sub(ben, "atendimentoRN", g.atendimento_rn)
-            if g.data_realizacao:
-                sub(el, "dataRealizacao", g.data_realizacao)
+        guide_identification(sub(box, "dadosGuiasOdonto" if odonto else "dadosGuias"), g, odonto)
+
+
+def guide_identification(el: etree._Element, guide, odonto: bool) -> None:
+    """A guide's numbers and beneficiary as the operator's answers repeat them (the receipt and
+    the protocol status): the odontológico form keeps the card on the guide itself and has no
+    date. `guide` is a lote.Guide or a views.GuideView: both name these fields alike."""
+    sub(el, "numeroGuiaPrestador", guide.numero_guia_prestador)
+    if guide.numero_guia_operadora:
+        sub(el, "numeroGuiaOperadora", guide.numero_guia_operadora)
+    beneficiario = el if odonto else sub(el, "dadosBeneficiario")
+    sub(beneficiario, "numeroCarteira", guide.numero_carteira)
+    sub(beneficiario, "atendimentoRN", guide.atendimento_rn)
+    if not odonto and guide.data_realizacao:
+        sub(el, "dataRealizacao", guide.data_realizacao)
 
 
 def protocolo_recebimento(header: AnswerHeader, receipt: ProtocolReceipt) -> etree._Element:

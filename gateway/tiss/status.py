@@ -6,6 +6,7 @@ from gateway.tiss.codes import describe
 from gateway.tiss.responses import (
     AnswerHeader,
     contratado_dados,
+    guide_identification,
     money,
     motivo_glosa,
     new_message,
@@ -44,10 +45,8 @@ def situacao_protocolo(
     sub(valores, "valorLiberado", money(view.liberado))
     guias = sub(detalhe, "guiasTISS")
     for guide in view.guides:
-        if view.odonto:
-            _guia_odonto(sub(sub(guias, "guiasOdonto"), "guias"), guide)
-        else:
-            _guia_medica(sub(sub(guias, "guiasMedicas"), "guias"), guide)
+        box = sub(guias, "guiasOdonto" if view.odonto else "guiasMedicas")
+        _guia(sub(box, "guias"), guide, view.odonto)
     return seal(root)
 
 
@@ -63,22 +62,6 @@ def _valores_guia(parent: etree._Element, guide: GuideView) -> None:
             motivo_glosa(box, "motivoGlosa", glosa.code, glosa.descricao)
 
 
-def _guia_medica(el: etree._Element, guide: GuideView) -> None:
-    sub(el, "numeroGuiaPrestador", guide.numero_guia_prestador)
-    if guide.numero_guia_operadora:
-        sub(el, "numeroGuiaOperadora", guide.numero_guia_operadora)
-    beneficiario = sub(el, "dadosBeneficiario")
-    sub(beneficiario, "numeroCarteira", guide.numero_carteira)
-    sub(beneficiario, "atendimentoRN", guide.atendimento_rn)
-    if guide.data_realizacao:
-        sub(el, "dataRealizacao", guide.data_realizacao)
-    _valores_guia(el, guide)
-
-
-def _guia_odonto(el: etree._Element, guide: GuideView) -> None:
-    sub(el, "numeroGuiaPrestador", guide.numero_guia_prestador)
-    if guide.numero_guia_operadora:
-        sub(el, "numeroGuiaOperadora", guide.numero_guia_operadora)
-    sub(el, "numeroCarteira", guide.numero_carteira)
-    sub(el, "atendimentoRN", guide.atendimento_rn)
+def _guia(el: etree._Element, guide: GuideView, odonto: bool) -> None:
+    guide_identification(el, guide, odonto)
     _valores_guia(el, guide)
