@@ -1,8 +1,8 @@
 """A provider's protocols as the portal shows them: Status do Protocolo, Capa de Lote and the
-protocol reports (analítico, sintético). The status comes from the same functions the
-tissSolicitacaoStatusProtocolo answer is built from (services.views), so the page and the web
-service never disagree; a protocol of another provider is not found, exactly like one that
-does not exist."""
+protocol reports (analítico, sintético). The status comes from services.views, the module the
+tissSolicitacaoStatusProtocolo answer reads too (the same guide rows, glosas and view
+dataclasses; the page also lists items), so the page and the web service never disagree; a
+protocol of another provider is not found, exactly like one that does not exist."""
 
 from dataclasses import dataclass
 from datetime import datetime
