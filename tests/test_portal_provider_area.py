@@ -25,10 +25,22 @@ expect, field, login = base.expect, base.field, base.login
 pytestmark = pytest.mark.skipif(not bs.chromium_available(), reason="Debian's chromium missing")
 
 
+def follow(page, link) -> None:
+    """Click a link and wait for the page it leads to to be loaded, styles and all: the page left
+    behind has headings too, and a layout measured half-way through the navigation is neither."""
+    href = link.get_attribute("href")
+    link.click()
+    page.wait_for_url(f"**{href}")
+    page.wait_for_load_state("load")
+
+
 def menu(page, label: str) -> None:
-    page.get_by_role("navigation", name="Menu do prestador").get_by_role(
-        "link", name=label, exact=True
-    ).click()
+    follow(
+        page,
+        page.get_by_role("navigation", name="Menu do prestador").get_by_role(
+            "link", name=label, exact=True
+        ),
+    )
     expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
@@ -218,7 +230,7 @@ def test_area_on_a_phone(browser, server, gw, shot):
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         menu(phone, "Digitação de Guias")
         phone.get_by_role("button", name="Salvar").click()
-        phone.get_by_role("link", name="Inserir uma nova guia").click()
+        follow(phone, phone.get_by_role("link", name="Inserir uma nova guia"))
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         shot(phone, "48-area-celular-guia")
     finally:
