@@ -2,49 +2,24 @@
 Portuguese, by field) out. Used by the account and credentialing use cases."""
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date
 
+from gateway.forms import FieldReader, InvalidInput
 from gateway.services.documents import normalize, valid_cnpj, valid_cpf
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# InvalidInput lives in gateway.forms; the use cases import it from here.
+__all__ = ["UFS", "Fields", "InvalidInput", "invalid"]
 UFS = "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split()
-
-
-class InvalidInput(ValueError):
-    """What is wrong, by field name; shown next to each field."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
 def invalid(field: str, message: str) -> InvalidInput:
     return InvalidInput({field: message})
 
 
-class Fields:
-    """Reads fields of a submitted form, collecting one message per field that is wrong."""
-
-    def __init__(self, data: Mapping[str, str]) -> None:
-        self.data = data
-        self.errors: dict[str, str] = {}
-
-    def raw(self, name: str) -> str:
-        return " ".join((self.data.get(name) or "").split())
-
-    def fail(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, message)
-
-    def text(self, name: str, *, required: bool = True, max_len: int = 200) -> str | None:
-        value = self.raw(name)
-        if not value:
-            if required:
-                self.fail(name, "campo obrigatório")
-            return None
-        if len(value) > max_len:
-            self.fail(name, f"no máximo {max_len} caracteres")
-        return value[:max_len]
+class Fields(FieldReader):
+    """The portal's forms: accounts, credentialing."""
 
     def choice(self, name: str, choices: Iterable[str], *, required: bool = True) -> str | None:
         value = self.raw(name)
@@ -118,7 +93,3 @@ class Fields:
         except ValueError:
             self.fail(name, "data inválida")
             return None
-
-    def check(self) -> None:
-        if self.errors:
-            raise InvalidInput(self.errors)

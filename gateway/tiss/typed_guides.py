@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
+from gateway.forms import FieldReader, InvalidInput
 from gateway.tiss.domains import TUSS_CONSULTAS
 from gateway.tiss.hashing import message_hash
 from gateway.tiss.header import Party
@@ -81,40 +82,34 @@ class ConsultaGuide:
         return {k: "" if v is None else str(v) for k, v in values.items()}
 
 
-class GuideInvalid(ValueError):
+class GuideInvalid(InvalidInput):
     """What is wrong with a typed guide, by form field, in Portuguese."""
 
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("iso-8859-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
-class _Reader:
+class _Reader(FieldReader):
+    invalid = GuideInvalid
+
     def __init__(self, form: Mapping[str, str], domain: Callable[[str], frozenset[str]]) -> None:
-        self.form = form
+        super().__init__(form)
         self.domain = domain
-        self.errors: dict[str, str] = {}
 
-    def fail(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, message)
-
-    def text(self, name: str, max_len: int, *, required: bool = True) -> str | None:
-        value = " ".join((self.form.get(name) or "").split())
-        if not value:
-            if required:
-                self.fail(name, "campo obrigatório")
-            return None
-        if len(value) > max_len:
-            self.fail(name, f"no máximo {max_len} caracteres")
-        try:
-            # The hash is computed over ISO-8859-1: a character outside it cannot be sent.
-            value.encode("iso-8859-1")
-        except UnicodeEncodeError:
+    def text(self, name: str, max_len: int = 200, *, required: bool = True) -> str | None:
+        value = super().text(name, max_len, required=required)
+        # The hash is computed over ISO-8859-1: a character outside it cannot be sent.
+        if value is not None and not _latin1(value):
             self.fail(name, "use apenas letras, números e sinais comuns (sem emojis)")
-        return value[:max_len]
+        return value
 
     def code(self, name: str, type_name: str, what: str) -> str | None:
-        value = (self.form.get(name) or "").strip()
+        value = (self.data.get(name) or "").strip()
         if not value:
             self.fail(name, "selecione uma opção")
             return None
@@ -124,14 +119,14 @@ class _Reader:
         return value
 
     def digits(self, name: str, length: int) -> str | None:
-        value = re.sub(r"\D", "", self.form.get(name) or "")
+        value = re.sub(r"\D", "", self.data.get(name) or "")
         if len(value) != length:
             self.fail(name, f"informe os {length} dígitos")
             return None
         return value
 
     def day(self, name: str, today: date) -> date | None:
-        raw = (self.form.get(name) or "").strip()
+        raw = (self.data.get(name) or "").strip()
         try:
             value = date.fromisoformat(raw) if raw else None
         except ValueError:
@@ -146,7 +141,7 @@ class _Reader:
         return value
 
     def money(self, name: str) -> Decimal | None:
-        raw = (self.form.get(name) or "").strip().replace("R$", "").replace(" ", "")
+        raw = (self.data.get(name) or "").strip().replace("R$", "").replace(" ", "")
         if "," in raw:  # Brazilian writing: 1.234,56
             raw = raw.replace(".", "").replace(",", ".")
         try:
@@ -204,8 +199,7 @@ def read_consulta(
         valor_procedimento=r.money("valor_procedimento"),
         observacao=r.text("observacao", 500, required=False),
     )
-    if r.errors:
-        raise GuideInvalid(r.errors)
+    r.check()
     return ConsultaGuide(**guide)
 
 

@@ -1,0 +1,47 @@
+"""Reading what people type into a form, whatever the form is for: each field's text cleaned, and
+one message (in Portuguese) per field that is wrong, all collected before anything is refused.
+
+Neutral ground for two readers that must not import each other: the portal's account and
+credentialing forms (services/validation.Fields) and the typed Guia de Consulta of the pure TISS
+layer (tiss/typed_guides)."""
+
+from collections.abc import Mapping
+
+
+class InvalidInput(ValueError):
+    """What is wrong, by field name; shown next to each field."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class FieldReader:
+    """Reads fields of a submitted form, collecting the first message for each wrong field."""
+
+    invalid = InvalidInput  # what check() raises
+
+    def __init__(self, data: Mapping[str, str]) -> None:
+        self.data = data
+        self.errors: dict[str, str] = {}
+
+    def raw(self, name: str) -> str:
+        """The field's text with its runs of spaces (and line breaks) made single spaces."""
+        return " ".join((self.data.get(name) or "").split())
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def text(self, name: str, max_len: int = 200, *, required: bool = True) -> str | None:
+        value = self.raw(name)
+        if not value:
+            if required:
+                self.fail(name, "campo obrigatório")
+            return None
+        if len(value) > max_len:
+            self.fail(name, f"no máximo {max_len} caracteres")
+        return value[:max_len]
+
+    def check(self) -> None:
+        if self.errors:
+            raise self.invalid(self.errors)
