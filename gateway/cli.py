@@ -295,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     req = prov.add_parser(
         "require-signature", help="require (or stop requiring) signed messages from a provider"
     )
-    req.add_argument("--code", required=True, help="codigoPrestadorNaOperadora")
+    req.add_argument(
+        "--code", required=True, help="the provider's codigoPrestadorNaOperadora, CNPJ or CPF"
+    )
     on_off = req.add_mutually_exclusive_group(required=True)
     on_off.add_argument("--on", action="store_true", dest="on")
     on_off.add_argument("--off", action="store_false", dest="on")

@@ -271,6 +271,18 @@ def test_require_signature_from_the_command_line(gw, database_url, monkeypatch, 
         assert provider.require_signature is True
 
     assert main(["provider", "require-signature", "--code", PROVIDER_A.code, "--off"]) == 0
+    # The provider named by CNPJ (punctuated as people type it), as the certificate commands do.
+    cnpj = "11.222.333/0001-81"
+    assert cnpj.replace(".", "").replace("/", "").replace("-", "") == PROVIDER_A.cnpj
+    assert main(["provider", "require-signature", "--code", cnpj, "--on"]) == 0
+    assert f"provider {PROVIDER_A.code} must sign every message" in capsys.readouterr().out
+    with gw.db.reading() as s:
+        assert s.scalar(
+            select(models.Provider.require_signature).where(
+                models.Provider.codigo_na_operadora == PROVIDER_A.code
+            )
+        )
+    assert main(["provider", "require-signature", "--code", PROVIDER_A.cnpj, "--off"]) == 0
     assert main(["provider", "require-signature", "--code", "NOPE", "--on"]) == 2
     with pytest.raises(SystemExit):
         main(["provider", "require-signature", "--code", PROVIDER_A.code])

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from gateway.services.documents import normalize, valid_cnpj, valid_cpf
 from gateway.services.passwords import hash_password
@@ -115,14 +116,24 @@ def add_provider(
         return NewProvider(provider.id, doc, code)
 
 
-def set_require_signature(db: Database, code: str, required: bool) -> Provider:
-    """Whether every message of the provider with this codigoPrestadorNaOperadora must carry a
-    valid digital signature (agreed with the provider beforehand)."""
-    with db.transaction() as session:
-        provider = session.scalar(
-            select(Provider).where(Provider.codigo_na_operadora == code.strip())
+def find_provider(session: Session, ref: str) -> Provider:
+    """The provider an operator names in a command: by codigoPrestadorNaOperadora, else by CNPJ
+    or CPF (with or without punctuation)."""
+    ref = ref.strip()
+    found = session.scalar(select(Provider).where(Provider.codigo_na_operadora == ref))
+    if found is None and (doc := normalize(ref)):
+        found = session.scalar(
+            select(Provider).where(or_(Provider.cnpj == doc, Provider.cpf == doc))
         )
-        if provider is None:
-            raise AdminError(f"não há prestador com o código {code}")
-        provider.require_signature = required
-    return provider
+    if found is None:
+        raise AdminError(f"não há prestador com o CNPJ, CPF ou código {ref}")
+    return found
+
+
+def set_require_signature(db: Database, provider: str, required: bool) -> Provider:
+    """Whether every message of the provider (code, CNPJ or CPF) must carry a valid digital
+    signature (agreed with the provider beforehand)."""
+    with db.transaction() as session:
+        found = find_provider(session, provider)
+        found.require_signature = required
+    return found

@@ -9,18 +9,17 @@ belongs to one provider; removing it ends the agreement at once.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from gateway.services.admin import AdminError
-from gateway.services.documents import normalize
+from gateway.services.admin import AdminError, find_provider
 from gateway.tiss.client_certificates import (
     CertificateError,
     CertificateInfo,
     normalize_fingerprint,
     read_certificate,
 )
-from gateway.tiss.header import CNPJ, CPF, Party
+from gateway.tiss.header import describe, documents
 from storage.db import Database
 from storage.models import Provider, ProviderCertificate
 
@@ -68,7 +67,7 @@ def add_certificate(
     if info.not_after <= now:
         raise AdminError(f"o certificado {info.subject} venceu em {info.not_after:%Y-%m-%d}")
     with db.transaction() as session:
-        owner = _provider(session, provider)
+        owner = find_provider(session, provider)
         if not force:
             _check_holder(info, owner)
         taken = session.scalar(
@@ -95,7 +94,7 @@ def add_certificate(
 
 def list_certificates(db: Database, provider: str) -> list[RegisteredCertificate]:
     with db.reading() as session:
-        owner = _provider(session, provider)
+        owner = find_provider(session, provider)
         rows = session.scalars(
             select(ProviderCertificate)
             .where(ProviderCertificate.provider_id == owner.id)
@@ -111,7 +110,7 @@ def remove_certificate(db: Database, provider: str, fingerprint: str) -> Registe
     except CertificateError as exc:
         raise AdminError(str(exc)) from None
     with db.transaction() as session:
-        owner = _provider(session, provider)
+        owner = find_provider(session, provider)
         row = session.scalar(
             select(ProviderCertificate).where(
                 ProviderCertificate.provider_id == owner.id, ProviderCertificate.sha256 == sha256
@@ -155,28 +154,13 @@ def is_registered_for(session: Session, provider_id: int, sha256: str) -> bool:
 
 def _check_holder(info: CertificateInfo, owner: Provider) -> None:
     holder = info.holder
-    documents = [Party(kind, value) for kind, value in ((CNPJ, owner.cnpj), (CPF, owner.cpf))]
-    documents = [d for d in documents if d.value]
-    if holder is None or holder in documents:
+    owned = documents(owner.cnpj, owner.cpf)
+    if holder is None or holder in owned:
         return
-    owned = " / ".join(f"{d.kind} {d.value}" for d in documents) or "sem CNPJ nem CPF"
     raise HolderMismatch(
         f"o certificado {info.subject} identifica o {holder.kind} {holder.value} (ICP-Brasil), "
-        f"não o prestador {owner.codigo_na_operadora} ({owned})"
+        f"não o prestador {owner.codigo_na_operadora} ({describe(owned) or 'sem CNPJ nem CPF'})"
     )
-
-
-def _provider(session: Session, ref: str) -> Provider:
-    """The provider with this codigoPrestadorNaOperadora, else with this CNPJ or CPF."""
-    ref = ref.strip()
-    found = session.scalar(select(Provider).where(Provider.codigo_na_operadora == ref))
-    if found is None and (doc := normalize(ref)):
-        found = session.scalar(
-            select(Provider).where(or_(Provider.cnpj == doc, Provider.cpf == doc))
-        )
-    if found is None:
-        raise AdminError(f"não há prestador com o CNPJ, CPF ou código {ref}")
-    return found
 
 
 def _view(owner: Provider, row: ProviderCertificate) -> RegisteredCertificate:

@@ -23,7 +23,7 @@ from gateway.config import ConfigError, Settings
 from gateway.tiss import codes
 from gateway.tiss.client_certificates import CertificateInfo
 from gateway.tiss.codes import FaultKind
-from gateway.tiss.header import CNPJ, CPF, Party
+from gateway.tiss.header import Party, describe, documents
 from gateway.tiss.signatures import (
     MessageSigner,
     TrustMaterialError,
@@ -131,12 +131,10 @@ class Sender:
 
     @property
     def documents(self) -> tuple[Party, ...]:
-        return tuple(
-            Party(kind, value) for kind, value in ((CNPJ, self.cnpj), (CPF, self.cpf)) if value
-        )
+        return documents(self.cnpj, self.cpf)
 
     def label(self) -> str:
-        return " / ".join(f"{d.kind} {d.value}" for d in self.documents) or self.code
+        return describe(self.documents) or self.code
 
 
 def _signer_is_sender(certificate: CertificateInfo, sender: Sender) -> tuple[bool, str]:

@@ -19,6 +19,17 @@ class Party:
     value: str
 
 
+def documents(cnpj: str | None, cpf: str | None) -> tuple[Party, ...]:
+    """A provider's CNPJ and CPF as parties (those it has), e.g. to compare with the one a
+    certificate names."""
+    return tuple(Party(kind, value) for kind, value in ((CNPJ, cnpj), (CPF, cpf)) if value)
+
+
+def describe(parties: tuple[Party, ...]) -> str:
+    """'CNPJ 11222333000181 / CPF ...', for messages to people; empty without parties."""
+    return " / ".join(f"{p.kind} {p.value}" for p in parties)
+
+
 @dataclass(frozen=True)
 class Header:
     tipo_transacao: str
