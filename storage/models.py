@@ -136,7 +136,9 @@ class Message(Base):
     tipo_transacao: Mapped[str | None] = mapped_column(String(40))
     sequencial: Mapped[str | None] = mapped_column(String(12))
     login: Mapped[str | None] = mapped_column(String(60))
-    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
+    # No index of its own: ix_messages_provider_id_id starts with it (every message written
+    # updated both).
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
     hash_informed: Mapped[str | None] = mapped_column(String(64))
     hash_variant: Mapped[str | None] = mapped_column(String(20))  # iso-8859-1 | utf-8 | None
     outcome: Mapped[str] = mapped_column(
@@ -210,7 +212,8 @@ class GuideItem(Base):
     __tablename__ = "guide_items"
     __table_args__ = (UniqueConstraint("guide_id", "sequencial", name="uq_guide_items_seq"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    guide_id: Mapped[int] = mapped_column(ForeignKey("guides.id"), index=True)
+    # No index of its own: uq_guide_items_seq starts with it (every item written updated both).
+    guide_id: Mapped[int] = mapped_column(ForeignKey("guides.id"))
     sequencial: Mapped[int] = mapped_column(Integer)
     data_realizacao: Mapped[str | None] = mapped_column(String(10))
     codigo_tabela: Mapped[str] = mapped_column(String(2))
@@ -279,7 +282,7 @@ class SchemaFile(Base):
         UniqueConstraint("version", "file_name", name="uq_schema_files_version_file"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[str] = mapped_column(String(8), index=True)
+    version: Mapped[str] = mapped_column(String(8))  # uq_schema_files_version_file
     file_name: Mapped[str] = mapped_column(String(100))
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
@@ -331,7 +334,7 @@ class PaymentLine(Base):
     __tablename__ = "payment_lines"
     __table_args__ = (UniqueConstraint("payment_id", "guide_id", name="uq_payment_lines_guide"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))  # uq_payment_lines_guide
     protocol_id: Mapped[int] = mapped_column(ForeignKey("protocols.id"), index=True)
     guide_id: Mapped[int] = mapped_column(ForeignKey("guides.id"))
     valor_pago: Mapped[Decimal] = mapped_column(Money)

@@ -159,7 +159,8 @@ class CredentialingCity(Base):
         UniqueConstraint("request_id", "municipio", "uf", name="uq_credentialing_cities_city"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("credentialing_requests.id"), index=True)
+    # uq_credentialing_cities_city starts with it
+    request_id: Mapped[int] = mapped_column(ForeignKey("credentialing_requests.id"))
     municipio: Mapped[str] = mapped_column(String(100))
     uf: Mapped[str] = mapped_column(String(2))
 

@@ -46,7 +46,8 @@ class TypedGuide(Base):
         ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    typed_protocol_id: Mapped[int] = mapped_column(ForeignKey("typed_protocols.id"), index=True)
+    # uq_typed_guides_numero starts with it
+    typed_protocol_id: Mapped[int] = mapped_column(ForeignKey("typed_protocols.id"))
     numero_guia_prestador: Mapped[str] = mapped_column(String(20))
     numero_carteira: Mapped[str] = mapped_column(String(20))
     # From the beneficiary registry when the card was known, for reference only (field 7 left the

@@ -1,6 +1,7 @@
 """Shared fixtures: a migrated database on SQLite and on PostgreSQL, a gateway with this operator
 and a provider, an HTTP client, and the official ANS schemas to validate every answer."""
 
+import contextlib
 import os
 import threading
 import uuid
@@ -52,14 +53,24 @@ def _drop_postgres_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'gateway.db'}"
+@contextlib.contextmanager
+def fresh_database(kind: str, directory: Path):
+    """The URL of a new, empty database: a SQLite file in `directory`, or a PostgreSQL database
+    dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'gateway.db'}"
         return
     url, name = _postgres_database()
-    yield url
-    _drop_postgres_database(name)
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(name)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
