@@ -277,6 +277,20 @@ def test_content_digest_ignores_formatting_encoding_and_prefixes():
     assert content_digest(lote_of(default_ns)) == compact.content_digest
 
 
+def test_content_digest_is_the_one_lots_were_stored_with():
+    """Stored lots keep their digest (lots.content_digest): a resend is told from another lot
+    under the same number by comparing with it, so the formula must never drift. This is its
+    definition, written the slow way: every leaf element under loteGuias, in document order."""
+    import hashlib
+
+    ws = samples.lote_guias_ws(make_lot(MIXED, "guiaSP-SADT"))
+    lote = lote_of(wire(ws, pretty=True))
+    leaves = lote.xpath("descendant::*[not(*)]")
+    assert len(leaves) > 50
+    defined = "".join(f"{leaf.tag}\x00{leaf.text or ''}\x01" for leaf in leaves)
+    assert content_digest(lote) == hashlib.sha256(defined.encode()).hexdigest()
+
+
 def test_content_digest_ignores_the_cabecalho():
     # a resend of the same lot in another transaction has the same content
     first = samples.lote_guias_ws(make_lot(MIXED, sequencial="1"))
