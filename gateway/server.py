@@ -26,9 +26,10 @@ class _Gunicorn(BaseApplication):
         return build_app(self.gateway)
 
     def post_fork(self, _server, _worker) -> None:
-        # Connections opened by the master while preloading must not be shared by workers.
+        # Connections opened (and a record id held) by the master while preloading must not be
+        # shared by workers.
         if self.gateway is not None:
-            self.gateway.db.engine.dispose(close=False)
+            self.gateway.db.after_fork()
         # Everything loaded so far (compiled schemas, modules, mappers) lives as long as the
         # worker: out of the collector's sight, a full collection no longer walks it (one took
         # ~80 ms in the benchmarks, paid by whichever request triggered it).

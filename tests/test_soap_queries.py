@@ -187,6 +187,117 @@ def test_status_message_posted_to_lot_service_is_refused(client, gw):
     assert answer.tiss_fault == "SchemaInvalido" and answer.code == "5001"
 
 
+def _driver_autocommit(dbapi_connection) -> bool:
+    """psycopg says so itself; Python 3.11's sqlite3 is in autocommit when isolation_level is
+    None."""
+    if hasattr(dbapi_connection, "autocommit"):
+        return dbapi_connection.autocommit
+    return dbapi_connection.isolation_level is None
+
+
+def _statements(gw):
+    """Records (kind, autocommit) of each statement sent; a SELECT of nextval() is kind NEXTVAL."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, bool]] = []
+
+    def before(conn, _cursor, statement, *_args):
+        kind = "NEXTVAL" if statement.startswith("SELECT nextval(") else statement.split()[0]
+        seen.append((kind.upper(), _driver_autocommit(conn.connection)))
+
+    event.listen(gw.db.engine, "before_cursor_execute", before)
+    return seen, lambda: event.remove(gw.db.engine, "before_cursor_execute", before)
+
+
+def test_queries_run_without_a_transaction_and_lots_inside_one(client, gw):
+    """A status query only reads, then writes its archive record: it spares the BEGIN and COMMIT
+    round trips. A lot, which writes many rows, is stored in one transaction."""
+    seen, stop = _statements(gw)
+    try:
+        numero = send_lot(client, PROVIDER_A, "T1")
+        lot_statements = list(seen)
+        seen.clear()
+        assert status_of(client, PROVIDER_A, numero).protocol == numero
+        query_statements = [s for s in seen if s[0] != "NEXTVAL"]
+        seen.clear()
+        # The pooled connection the query used goes back to transactions for the next lot.
+        send_lot(client, PROVIDER_A, "T1B")
+    finally:
+        stop()
+    assert {autocommit for _, autocommit in lot_statements} == {False}
+    # Account, protocol, then the archive record: written once with its answer where the id can
+    # be taken first (PostgreSQL), else inserted for its id and completed by an UPDATE.
+    written = ["INSERT"] if gw.db.message_ids is not None else ["INSERT", "UPDATE"]
+    assert [kind for kind, _ in query_statements] == ["SELECT", "SELECT", *written]
+    assert {autocommit for _, autocommit in query_statements} == {True}
+    assert seen and {autocommit for _, autocommit in seen} == {False}
+    with gw.db.reading() as s:
+        record = s.scalars(
+            select(models.Message).where(models.Message.service == "tissSolicitacaoStatusProtocolo")
+        ).one()
+    assert record.outcome == "accepted" and record.protocol_id is not None
+    assert b"situacaoProtocoloWS" in record.raw_response
+
+
+def test_record_ids_are_taken_ahead_and_keep_the_arrival_order(client, gw, monkeypatch):
+    """PostgreSQL: a record's INSERT reserves the next id for the process's next record, so in
+    steady use no statement is spent on ids; a reserved id left unused for a while is dropped
+    (listings sort by id, so ids must follow the order messages arrive in)."""
+    from storage import ids
+
+    if gw.db.message_ids is None:
+        pytest.skip("SQLite has no sequence: the record is inserted for its id (test above)")
+    numero = send_lot(client, PROVIDER_A, "T3")
+    monkeypatch.setattr(ids, "FRESH_SECONDS", 60.0)  # a slow test machine is still "steady use"
+    seen, stop = _statements(gw)
+    try:
+        answers = [status_of(client, PROVIDER_A, numero) for _ in range(3)]
+        steady = list(seen)
+        seen.clear()
+        monkeypatch.setattr(ids, "FRESH_SECONDS", 0.0)  # whatever was held is now stale
+        answers.append(status_of(client, PROVIDER_A, numero))
+        after_a_pause = list(seen)
+    finally:
+        stop()
+    assert "NEXTVAL" not in [kind for kind, _ in steady]
+    assert [kind for kind, _ in after_a_pause] == ["SELECT", "SELECT", "NEXTVAL", "INSERT"]
+    sequencial = [int(a.text(".//ans:sequencialTransacao")) for a in answers]
+    assert sequencial == sorted(sequencial) and len(set(sequencial)) == 4
+    with gw.db.reading() as s:
+        stored = s.scalars(
+            select(models.Message.id)
+            .where(models.Message.service == "tissSolicitacaoStatusProtocolo")
+            .order_by(models.Message.id)
+        ).all()
+    assert stored == sequencial  # each answer's sequencialTransacao is its record's id
+
+
+def test_query_failing_after_its_record_was_written_keeps_one_record(client, gw, monkeypatch):
+    """Without a transaction nothing rolls the record back: the failure rewrites it."""
+    from sqlalchemy import func
+
+    from gateway.services import status
+
+    numero = send_lot(client, PROVIDER_A, "T2")
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(status, "situacao_protocolo", boom)
+    with gw.db.reading() as s:
+        before = s.scalar(select(func.count()).select_from(models.Message))
+    answer = status_of(client, PROVIDER_A, numero)
+    assert answer.tiss_fault == "ErroInesperadoServidor"
+    assert "disk on fire" not in answer.faultstring
+    with gw.db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(models.Message)) == before + 1
+        record = s.scalars(select(models.Message).order_by(models.Message.id.desc())).first()
+    assert record.service == "tissSolicitacaoStatusProtocolo"
+    assert record.outcome == "error" and record.fault == "ErroInesperadoServidor"
+    assert b"ErroInesperadoServidor" in record.raw_response
+    assert record.raw_request and record.login == PROVIDER_A.cnpj
+
+
 # --- eligibility -----------------------------------------------------------------------------
 
 

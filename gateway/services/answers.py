@@ -15,6 +15,7 @@ from gateway.services.gateway import Gateway
 from gateway.services.inbound import Facts, Inbound, Rejected, ServiceSpec
 from gateway.tiss.codes import FaultKind
 from gateway.tiss.responses import AnswerHeader, tiss_fault
+from storage.db import Database, core
 from storage.models import Message
 
 log = logging.getLogger(__name__)
@@ -120,27 +121,76 @@ def record_values(
 
 
 _MESSAGES = Message.__table__
-# Built once: every message runs both, and building a statement (and its cache key) per call
-# was a visible part of a status query.
+# Built once: they are on every message's path, and building a statement (and its cache key) per
+# call was a visible part of a status query.
 _INSERT_RECORD = insert(_MESSAGES).returning(_MESSAGES.c.id)
-_STORE_ANSWER = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id"))
+# Its answer, or (a query that failed after writing it) the whole record again.
+_UPDATE_RECORD = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id"))
 
 
-def insert_record(session: Session, values: dict) -> int:
-    """Write an archive record (a plain INSERT: the ORM's unit of work for one row cost more
-    than the rest of a status query); its id is the answer's sequencialTransacao."""
-    return session.execute(_INSERT_RECORD, values).scalar_one()
+def _insert_record(session: Session, values: dict) -> int:
+    """Insert an archive record for its id (a plain INSERT: the ORM's unit of work for one row
+    cost more than the rest of a status query)."""
+    return core(session).execute(_INSERT_RECORD, values).scalar_one()
 
 
 def serialize(element: etree._Element, charset: str) -> bytes:
     return etree.tostring(element, encoding=charset, xml_declaration=True)
 
 
-def store_body_answer(
-    session: Session, message_id: int, payload: etree._Element, charset: str
+@dataclass
+class PendingRecord:
+    """An archive record whose id is known (it goes into the answer) and whose answer is not."""
+
+    id: int
+    values: dict
+    written: bool  # already inserted (SQLite); the answer then goes in with an UPDATE
+
+
+def write_record(session: Session, db: Database, values: dict) -> int:
+    """Write a record that is complete already (a fault answer does not carry its id), under an
+    id taken like every other record's, so that ids keep the order messages arrive in."""
+    record = open_record(session, db, values)
+    if not record.written:
+        _insert_taking_next(session, db, {**values, "id": record.id})
+    return record.id
+
+
+def open_record(session: Session, db: Database, values: dict) -> PendingRecord:
+    """The id for a message's record, before its answer is built (the answer carries it). Where
+    the database hands out ids ahead (PostgreSQL, storage/ids.py) nothing is written yet;
+    otherwise the record is inserted now for its id."""
+    if db.message_ids is None:
+        return PendingRecord(_insert_record(session, values), values, written=True)
+    return PendingRecord(db.message_ids.take(core(session)), values, written=False)
+
+
+def close_record(
+    session: Session, db: Database, record: PendingRecord, payload: etree._Element, charset: str
 ) -> None:
-    session.execute(
-        _STORE_ANSWER,
+    """Store the answer: the whole record in one INSERT, which also reserves the id of this
+    process's next record; or, if it was inserted already, the answer by an UPDATE."""
+    if record.written:
+        _store_answer(session, record.id, payload, charset)
+        return
+    values = {
+        **record.values,
+        "id": record.id,
+        "raw_response": serialize(payload, charset),
+        "response_charset": charset,
+    }
+    _insert_taking_next(session, db, values)
+
+
+def _insert_taking_next(session: Session, db: Database, values: dict) -> None:
+    """INSERT a complete record under the id it was given; hold the id it reserves in return."""
+    statement = db.message_ids.insert_returning_next(_MESSAGES)
+    db.message_ids.hold(core(session).execute(statement, values).scalar_one())
+
+
+def _store_answer(session: Session, message_id: int, payload: etree._Element, charset: str) -> None:
+    core(session).execute(
+        _UPDATE_RECORD,
         {
             "message_id": message_id,
             "raw_response": serialize(payload, charset),
@@ -156,8 +206,10 @@ def record_rejection(
     facts: Facts,
     rejection: Rejected,
     received_at: datetime,
+    archived: int | None = None,
 ) -> Answer:
-    """Archive a message that failed a check and answer it with a tissFault."""
+    """Archive a message that failed a check and answer it with a tissFault (`archived`: the
+    record already written for it, see _record_fault)."""
     facts.codes = [rejection.code]
     if rejection.detail and not facts.detail:
         facts.detail = rejection.detail
@@ -171,21 +223,41 @@ def record_rejection(
         rejection.fault,
         rejection.code,
         rejection.description,
+        archived,
     )
 
 
 def record_failure(
-    gw: Gateway, spec: ServiceSpec, inbound: Inbound, facts: Facts, received_at: datetime
+    gw: Gateway,
+    spec: ServiceSpec,
+    inbound: Inbound,
+    facts: Facts,
+    received_at: datetime,
+    archived: int | None = None,
 ) -> Answer:
     """Something broke on our side. Log it, archive what we can, answer ErroInesperadoServidor."""
     log.exception("unexpected failure handling %s request %s", spec.name, inbound.request_id)
     facts.codes = []
     return _record_fault(
-        gw, spec, inbound, facts, received_at, ERROR, FaultKind.ERRO_INESPERADO, None, SERVER_ERROR
+        gw,
+        spec,
+        inbound,
+        facts,
+        received_at,
+        ERROR,
+        FaultKind.ERRO_INESPERADO,
+        None,
+        SERVER_ERROR,
+        archived,
     )
 
 
-def _record_fault(gw, spec, inbound, facts, received_at, outcome, fault, code, description):
+def _record_fault(
+    gw, spec, inbound, facts, received_at, outcome, fault, code, description, archived=None
+):
+    """Archive the message with its fault answer. `archived` is the id of a record a message
+    without a transaction (ServiceSpec.reads_only) had already written when it failed: that
+    record is rewritten, so that the message still has exactly one."""
     charset = inbound.answer_charset
     version = answer_version(gw, inbound, facts)
     element = tiss_fault(fault)
@@ -203,7 +275,11 @@ def _record_fault(gw, spec, inbound, facts, received_at, outcome, fault, code, d
                 record["detail"] = description
             if facts.login_failure is not None:
                 ws_login.record_failure(session, facts.login_failure, received_at)
-            message_id = insert_record(session, record)
+            if archived is None:
+                message_id = write_record(session, gw.db, record)
+            else:
+                core(session).execute(_UPDATE_RECORD, {**record, "message_id": archived})
+                message_id = archived
     except Exception:
         # The archive itself failed (database down): still answer, and say so in the log.
         log.exception("could not archive %s request %s", spec.name, inbound.request_id)

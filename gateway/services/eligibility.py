@@ -21,6 +21,7 @@ VERIFICA_ELEGIBILIDADE = ServiceSpec(
     tipo_transacao="VERIFICA_ELEGIBILIDADE",
     response_root="respostaElegibilidadeWS",
     response_tipo="SITUACAO_ELEGIBILIDADE",
+    reads_only=True,
 )
 
 

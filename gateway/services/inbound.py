@@ -53,6 +53,10 @@ class ServiceSpec:
     tipo_transacao: str  # tipoTransacao the request must declare
     response_root: str
     response_tipo: str
+    # The handler only reads (a query): the message runs without a transaction, each statement
+    # committing by itself, which spares the BEGIN and COMMIT round trips. Its one write is the
+    # archive record. A service that stores anything must leave this False.
+    reads_only: bool = False
 
 
 @dataclass(frozen=True)

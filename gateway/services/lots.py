@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from lxml import etree
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from gateway import metrics
@@ -24,6 +24,7 @@ from gateway.tiss.responses import (
     protocolo_recebimento_erro,
 )
 from storage import models
+from storage.db import core
 
 LOTE_GUIAS = ServiceSpec(
     name="tissLoteGuias",
@@ -176,9 +177,11 @@ def _store_lot(
     received_at: datetime,
 ) -> StoredProtocol:
     """The lot, its protocol, the protocol's first status and the guides, as plain INSERTs: the
-    ORM's unit of work cost more than everything else the gateway does for a lot."""
+    ORM's unit of work cost more than everything else the gateway does for a lot. On the
+    transaction's connection: these rows are new, no ORM object holds them."""
+    connection = core(session)
     # The unique (provider, numeroLote) constraint fires here on a concurrent duplicate.
-    lot_id = session.execute(
+    lot_id = connection.execute(
         _INSERT_LOT,
         {
             "provider_id": provider.id,
@@ -192,7 +195,7 @@ def _store_lot(
         },
     ).scalar_one()
     numero = protocol_number(lot_id)
-    protocol_id = session.execute(
+    protocol_id = connection.execute(
         _INSERT_PROTOCOL,
         {
             "numero": numero,
@@ -203,7 +206,7 @@ def _store_lot(
             "updated_at": received_at,
         },
     ).scalar_one()
-    session.execute(
+    connection.execute(
         _INSERT_HISTORY,
         {
             "protocol_id": protocol_id,
@@ -213,7 +216,7 @@ def _store_lot(
             "reason": "lote recebido",
         },
     )
-    _insert_guides(session, provider.id, lot_id, lot.guides)
+    _insert_guides(connection, provider.id, lot_id, lot.guides)
     return StoredProtocol(protocol_id, numero, lot.numero_lote, received_at, lot.total)
 
 
@@ -225,13 +228,13 @@ _GUIDE_IDS = select(_GUIDES.c.position, _GUIDES.c.id).where(_GUIDES.c.lot_id == 
 
 
 def _insert_guides(
-    session: Session, provider_id: int, lot_id: int, guides: list[tiss_lote.Guide]
+    connection: Connection, provider_id: int, lot_id: int, guides: list[tiss_lote.Guide]
 ) -> None:
     """Guides and items as multi-row INSERTs, not ORM objects: a 100-guide lot as ORM objects cost
     several times what parsing and validating it does."""
     if not guides:
         return
-    session.execute(
+    connection.execute(
         _INSERT_GUIDES,
         [
             {
@@ -251,7 +254,7 @@ def _insert_guides(
     )
     # Ids by position in one query: RETURNING in parameter order costs one statement per row on
     # SQLite.
-    ids = dict(session.execute(_GUIDE_IDS, {"lot": lot_id}).all())
+    ids = dict(connection.execute(_GUIDE_IDS, {"lot": lot_id}).all())
     items = [
         {
             "guide_id": ids[position],
@@ -267,7 +270,7 @@ def _insert_guides(
         for i in _unique_sequence(g.items)
     ]
     if items:
-        session.execute(_INSERT_ITEMS, items)
+        connection.execute(_INSERT_ITEMS, items)
 
 
 def _unique_sequence(items):

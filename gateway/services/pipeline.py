@@ -1,5 +1,6 @@
-"""The frame every TISS use case runs in: one transaction per message, the shared checks, the
-archive record, and the answer (body or fault). A service only supplies its handler."""
+"""The frame every TISS use case runs in: one transaction per message (none for a query, whose
+only write is its archive record), the shared checks, the archive record, and the answer (body or
+fault). A service only supplies its handler."""
 
 import typing
 from collections.abc import Callable, Sequence
@@ -15,11 +16,11 @@ from gateway.services.answers import (
     ACCEPTED,
     Answer,
     answer_header,
-    insert_record,
+    close_record,
+    open_record,
     record_failure,
     record_rejection,
     record_values,
-    store_body_answer,
 )
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import (
@@ -57,6 +58,7 @@ class Exchange:
     message: etree._Element
     facts: Facts
     received_at: datetime
+    archived_id: int | None = None  # the archive record, once written
 
     @property
     def provider(self) -> models.Provider:
@@ -87,14 +89,18 @@ class Exchange:
         self.facts.codes = list(codes)
         if detail is not None:
             self.facts.detail = detail
-        record = record_values(self.spec, self.inbound, self.facts, self.received_at, outcome)
-        record["protocol_id"] = protocol.id if protocol is not None else None
-        # Written before the answer: the record's id is the answer's sequencialTransacao.
-        message_id = insert_record(self.session, record)
+        values = record_values(self.spec, self.inbound, self.facts, self.received_at, outcome)
+        values["protocol_id"] = protocol.id if protocol is not None else None
+        # The id first: it is the answer's sequencialTransacao.
+        record = open_record(self.session, self.gw.db, values)
+        if record.written:
+            self.archived_id = record.id
+        message_id = record.id
         header = answer_header(self.gw, self.spec, self.facts, message_id, self.received_at, tipo)
         # Signed after the builder sealed it with its hash: the signature covers the hash.
         payload = self.gw.signatures.sign(build(header))
-        store_body_answer(self.session, message_id, payload, self.inbound.answer_charset)
+        close_record(self.session, self.gw.db, record, payload, self.inbound.answer_charset)
+        self.archived_id = message_id
         return Answer(
             outcome=outcome,
             charset=self.inbound.answer_charset,
@@ -122,8 +128,9 @@ def run_service(
     schema_view: Callable[[etree._Element], etree._Element] | None = None,
     retry_on_conflict: bool = False,
 ) -> Answer:
-    """Check `message`, run `handler` in the same transaction, archive and answer. Never raises:
-    a failed check is a tissFault, anything unexpected is ErroInesperadoServidor."""
+    """Check `message`, run `handler` in the same transaction (ServiceSpec.reads_only: without
+    one), archive and answer. Never raises: a failed check is a tissFault, anything unexpected is
+    ErroInesperadoServidor."""
     answer = _answer(gw, spec, inbound, message, handler, principal, schema_view, retry_on_conflict)
     # Counted and logged once here, after the transaction: every service, every channel.
     metrics.observe_answer(spec.name, inbound.channel, answer)
@@ -133,10 +140,12 @@ def run_service(
 def _answer(gw, spec, inbound, message, handler, principal, schema_view, retry_on_conflict):
     received_at = gw.utcnow()
     attempts = 2 if retry_on_conflict else 1
+    scope = gw.db.autocommit if spec.reads_only else gw.db.transaction
     for attempt in range(1, attempts + 1):
         facts = Facts()
+        exchange = None
         try:
-            with gw.db.transaction() as session:
+            with scope() as session:
                 check_message(
                     gw,
                     session,
@@ -151,11 +160,23 @@ def _answer(gw, spec, inbound, message, handler, principal, schema_view, retry_o
                 exchange = Exchange(gw, spec, session, inbound, message, facts, received_at)
                 return handler(exchange)
         except Rejected as rejection:
-            return record_rejection(gw, spec, inbound, facts, rejection, received_at)
+            kept = _kept_record(spec, exchange)
+            return record_rejection(gw, spec, inbound, facts, rejection, received_at, kept)
         except IntegrityError:
             # A concurrent message won a uniqueness race; the next try sees what it stored.
             if attempt == attempts:
-                return record_failure(gw, spec, inbound, facts, received_at)
+                kept = _kept_record(spec, exchange)
+                return record_failure(gw, spec, inbound, facts, received_at, kept)
         except Exception:
-            return record_failure(gw, spec, inbound, facts, received_at)
+            return record_failure(
+                gw, spec, inbound, facts, received_at, _kept_record(spec, exchange)
+            )
     raise AssertionError("unreachable")
+
+
+def _kept_record(spec: ServiceSpec, exchange: Exchange | None) -> int | None:
+    """The archive record a failed message leaves behind: none when a rollback took it away,
+    the one already written when the message ran without a transaction (reads_only)."""
+    if spec.reads_only and exchange is not None:
+        return exchange.archived_id
+    return None

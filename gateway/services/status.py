@@ -17,6 +17,7 @@ STATUS_PROTOCOLO = ServiceSpec(
     tipo_transacao="SOLIC_STATUS_PROTOCOLO",
     response_root="situacaoProtocoloWS",
     response_tipo="SITUACAO_PROTOCOLO",
+    reads_only=True,
 )
 
 

@@ -9,11 +9,12 @@ everything else it did."""
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from gateway.services.gateway import Gateway
 from gateway.tiss.views import GlosaView, GuideView, ItemView, ProtocolView
+from storage.db import core
 from storage.models import Glosa, Guide, GuideItem, Lot, Protocol, Provider
 
 _GUIDE_COLUMNS = (
@@ -104,12 +105,13 @@ def protocol_status(
     """The provider's own protocol `numero` as the status answer describes it (guides without
     items, see guide_views), read in one statement, plus one for the glosas once analysed; None
     when the provider has no such protocol (another provider's is never returned)."""
-    rows = session.execute(_STATUS, {"numero": numero, "provider": provider.id}).all()
+    connection = core(session)  # nothing of the ORM's is pending in a status query
+    rows = connection.execute(_STATUS, {"numero": numero, "provider": provider.id}).all()
     if not rows:
         return None
     first = rows[0]
     on_guide = (
-        _glosas(session, first.protocol_id, fold_items=True)[0]
+        _glosas(connection, first.protocol_id, fold_items=True)[0]
         if first.protocol_analyzed_at is not None
         else {}
     )
@@ -195,7 +197,7 @@ def _guide_view(
 
 
 def _glosas(
-    session: Session, protocol_id: int, *, fold_items: bool
+    session: Session | Connection, protocol_id: int, *, fold_items: bool
 ) -> tuple[dict[int, list[GlosaView]], dict[int, list[GlosaView]]]:
     """Glosas by guide id (on the whole guide) and by item id, each list in recording order.
     `fold_items` puts the items' glosas after their guide's own, item by item."""
