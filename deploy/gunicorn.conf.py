@@ -37,6 +37,7 @@ limit_request_field_size = 8190
 # Logs: JSON on stderr (journald or the container runtime collects them). The gateway writes one
 # access line per request itself, with the request id and the duration.
 accesslog = None
+logger_class = logs.GunicornLogger
 errorlog = "-"
 logconfig_dict = logs.logging_config(os.environ.get("TISS_LOG_FORMAT") or logs.JSON)
 

@@ -17,6 +17,8 @@ import logging.config
 import re
 from datetime import UTC, datetime
 
+from gunicorn import glogging
+
 JSON = "json"
 TEXT = "text"
 FORMATS = (JSON, TEXT)
@@ -119,6 +121,14 @@ def logging_config(fmt: str = JSON, level: str = "INFO") -> dict:
             "gunicorn.access": {"level": "WARNING", "handlers": ["console"], "propagate": False},
         },
     }
+
+
+class GunicornLogger(glogging.Logger):
+    """gunicorn's logger without gunicorn's access line: the gateway writes its own, with the
+    request id and duration. Given a logging config, gunicorn builds that line's fields for every
+    request even though its logger then drops them (~1.5% of a status query's CPU)."""
+
+    access_log_enabled = False
 
 
 def configure(fmt: str = JSON, level: str = "INFO") -> None:

@@ -48,6 +48,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         "limit_request_line": 8190,
         # The gateway logs each request itself (JSON, with the request id and duration).
         "accesslog": None,
+        "logger_class": logs.GunicornLogger,
         "errorlog": "-",
         "logconfig_dict": logs.logging_config(settings.log_format or logs.JSON),
         "child_exit": lambda _server, worker: multiproc.worker_exited(worker.pid),

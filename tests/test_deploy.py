@@ -122,12 +122,15 @@ def test_gunicorn_configuration_is_made_of_valid_settings():
         "limit_request_field_size",
         "max_requests",
         "logconfig_dict",
+        "logger_class",
         "child_exit",
     ):
         assert name in applied, name
     assert cfg.timeout > 0 and cfg.graceful_timeout > 0
     assert cfg.preload_app is False  # each worker opens its own database connections
     assert cfg.accesslog is None  # the gateway writes its own access line (JSON, request id)
+    # ... and gunicorn does not even build its own, which a logging config would otherwise cause.
+    assert cfg.logger_class(cfg).access_log_enabled is False
     assert cfg.logconfig_dict["formatters"]["tiss"]["()"].__name__ == "JsonFormatter"
 
 

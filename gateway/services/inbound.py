@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lxml import etree
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from gateway.services import ws_login
@@ -297,10 +297,14 @@ def _authenticate_password(
 
 
 # With its provider in the same statement (every message needs both); built once, since every
-# message runs it.
+# message runs it. `or_`, not `in_`: a constant IN list is an "expanding" parameter, rendered
+# again on every execution (~40 µs a message).
 _ACCOUNT_BY_LOGIN = (
     select(Account)
-    .where(Account.login == bindparam("login"), Account.kind.in_(("provider", DELEGATE)))
+    .where(
+        Account.login == bindparam("login"),
+        or_(Account.kind == "provider", Account.kind == DELEGATE),
+    )
     .options(joinedload(Account.provider))
 )
 # A delegate's portal login is an e-mail, often longer than loginPrestador's 20 characters: on
