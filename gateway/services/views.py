@@ -161,13 +161,9 @@ def guide_views(session: Session, lot_id: int, protocol_id: int) -> tuple[GuideV
 def guide_view(guide: Guide) -> GuideView:
     """One guide already loaded as an ORM object (a payment line's), with its items and
     glosas: the same view guide_views gives."""
-    on_guide: list[GlosaView] = []
-    on_item: dict[int, list[GlosaView]] = defaultdict(list)
-    for glosa in guide.glosas:
-        view = GlosaView(glosa.codigo, glosa.valor, glosa.descricao)
-        (on_guide if glosa.item_id is None else on_item[glosa.item_id]).append(view)
+    on_guide, on_item = _group_glosas(guide.glosas, fold_items=False)
     items = [_item_view(item, on_item.get(item.id, ())) for item in guide.items]
-    return _guide_view(guide, {guide.id: on_guide}, {guide.id: items})
+    return _guide_view(guide, on_guide, {guide.id: items})
 
 
 _ITEM_FIELDS = tuple(c.key for c in _ITEM_COLUMNS if c.key not in ("guide_id", "id"))
@@ -205,12 +201,21 @@ def _glosas(
     if fold_items:
         # Stable: within one item the glosas stay in recording order.
         rows = sorted(rows, key=lambda r: -1 if r.item_id is None else r.sequencial)
+    return _group_glosas(rows, fold_items=fold_items)
+
+
+def _group_glosas(
+    glosas, *, fold_items: bool
+) -> tuple[dict[int, list[GlosaView]], dict[int, list[GlosaView]]]:
+    """Rows of _GLOSAS or Glosa objects (both name guide_id, item_id, codigo, valor, descricao),
+    in the order given, grouped by guide (whole-guide glosas, and all of them with `fold_items`)
+    and by item."""
     on_guide: dict[int, list[GlosaView]] = defaultdict(list)
     on_item: dict[int, list[GlosaView]] = defaultdict(list)
-    for row in rows:
-        view = GlosaView(row.codigo, row.valor, row.descricao)
-        if row.item_id is None or fold_items:
-            on_guide[row.guide_id].append(view)
+    for glosa in glosas:
+        view = GlosaView(glosa.codigo, glosa.valor, glosa.descricao)
+        if glosa.item_id is None or fold_items:
+            on_guide[glosa.guide_id].append(view)
         else:
-            on_item[row.item_id].append(view)
+            on_item[glosa.item_id].append(view)
     return on_guide, on_item
