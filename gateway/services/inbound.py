@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lxml import etree
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from gateway.services import ws_login
 from gateway.services.accounts.delegation import FATURAMENTO, providers_for
 from gateway.services.client_certificates import certificate_provider, is_registered_for
 from gateway.services.gateway import Gateway
 from gateway.services.passwords import is_recently_verified, verify_md5_credential
+from gateway.services.senders import DELEGATE, ProviderRef, WsAccount, find_ws_account
 from gateway.services.signatures import Sender, check_signature
 from gateway.tiss import codes
 from gateway.tiss.client_certificates import CertificateInfo
@@ -36,7 +36,6 @@ from storage.models import Account, Provider
 
 SENDER_MISMATCH = "O Recebedor do arquivo diverge do login utilizado"
 LOGIN_INVALID = "login ou senha inválidos"
-DELEGATE = "delegate"
 # messages.auth_method: how the sender authenticated.
 PASSWORD = "password"  # loginSenhaPrestador
 CERTIFICATE = "certificate"  # a client certificate registered for the provider
@@ -109,8 +108,8 @@ class Facts:
     version: str | None = None
     header: Header | None = None
     login: str | None = None
-    provider: Provider | None = None  # only valid inside the message's transaction
-    account: Account | None = None
+    provider: ProviderRef | None = None
+    account: WsAccount | None = None  # loginSenhaPrestador's (not set for a principal)
     provider_id: int | None = None  # survives a rollback, for the archive
     hash_informed: str | None = None
     hash_variant: str | None = None
@@ -158,8 +157,7 @@ def check_message(
     if principal is None:
         _authenticate(session, header, facts, remote_addr, client_certificate)
     else:
-        facts.account = session.get(Account, principal.account_id)
-        facts.provider = session.get(Provider, principal.provider_id)
+        facts.provider = ProviderRef.of(session.get(Provider, principal.provider_id))
         facts.provider_id = principal.provider_id
         facts.auth_method = PORTAL
     _check_sender(gw, session, header, facts, delegated=principal is None)
@@ -243,7 +241,7 @@ def _authenticate(
     if certificate is not None:
         provider = certificate_provider(session, certificate)
         if provider is not None:
-            facts.provider, facts.provider_id = provider, provider.id
+            facts.provider, facts.provider_id = ProviderRef.of(provider), provider.id
             facts.auth_method = CERTIFICATE
             return
         if header.senha is None:
@@ -263,7 +261,7 @@ def _authenticate_password(
 ) -> None:
     now = datetime.now(UTC)
     login = (header.login or "").strip()
-    account = _find_ws_account(session, login) if login and header.senha is not None else None
+    account = find_ws_account(session, login) if login and header.senha is not None else None
     stored = account.password_hash if ws_login.usable(account, now) else None
     # A credential verified a moment ago skips the throttle query; anything else is checked
     # against the per-address window first (a throttled address is refused whatever it sends).
@@ -296,34 +294,7 @@ def _authenticate_password(
     facts.provider_id = account.provider_id
 
 
-# With its provider in the same statement (every message needs both); built once, since every
-# message runs it. `or_`, not `in_`: a constant IN list is an "expanding" parameter, rendered
-# again on every execution (~40 µs a message).
-_ACCOUNT_BY_LOGIN = (
-    select(Account)
-    .where(
-        Account.login == bindparam("login"),
-        or_(Account.kind == "provider", Account.kind == DELEGATE),
-    )
-    .options(joinedload(Account.provider))
-)
-# A delegate's portal login is an e-mail, often longer than loginPrestador's 20 characters: on
-# the web service it logs in with its CPF.
-_DELEGATE_BY_CPF = (
-    select(Account)
-    .where(Account.cpf == bindparam("login"), Account.kind == DELEGATE)
-    .options(joinedload(Account.provider))
-)
-
-
-def _find_ws_account(session: Session, login: str) -> Account | None:
-    account = session.scalar(_ACCOUNT_BY_LOGIN, {"login": login})
-    if account is None:
-        account = session.scalar(_DELEGATE_BY_CPF, {"login": login})
-    return account
-
-
-def is_provider(provider: Provider | None, party: Party | None) -> bool:
+def is_provider(provider: ProviderRef | Provider | None, party: Party | None) -> bool:
     """Whether an identification (CNPJ, CPF or codigoPrestadorNaOperadora) names `provider`."""
     if provider is None or party is None:
         return False
@@ -344,9 +315,10 @@ def _check_sender(
     # a file of another provider it also works for is refused like any other.
     if delegated and facts.account is not None and facts.account.kind == DELEGATE:
         # A delegate may send for a provider that gave it Faturamento, and for no other.
-        for provider in providers_for(session, facts.account, FATURAMENTO, gw.utcnow()):
+        account = session.get(Account, facts.account.id)  # its delegations, through the ORM
+        for provider in providers_for(session, account, FATURAMENTO, gw.utcnow()):
             if is_provider(provider, header.origem):
-                facts.provider, facts.provider_id = provider, provider.id
+                facts.provider, facts.provider_id = ProviderRef.of(provider), provider.id
                 return
     raise Rejected(FaultKind.REMETENTE_INVALIDO, codes.SENDER_NOT_IDENTIFIED, SENDER_MISMATCH)
 

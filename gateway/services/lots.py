@@ -14,6 +14,7 @@ from gateway.services.answers import ACCEPTED, DUPLICATE, REJECTED, Answer
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, Rejected, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
+from gateway.services.senders import ProviderRef
 from gateway.tiss import codes
 from gateway.tiss import lote as tiss_lote
 from gateway.tiss.codes import FaultKind
@@ -171,7 +172,7 @@ _INSERT_HISTORY = insert(_HISTORY)
 
 def _store_lot(
     session: Session,
-    provider: models.Provider,
+    provider: ProviderRef,
     lot: tiss_lote.Lot,
     version: str,
     received_at: datetime,

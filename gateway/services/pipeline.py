@@ -33,11 +33,11 @@ from gateway.services.inbound import (
     check_message,
     is_provider,
 )
+from gateway.services.senders import ProviderRef
 from gateway.tiss import codes
 from gateway.tiss.codes import FaultKind
 from gateway.tiss.header import Party
 from gateway.tiss.responses import AnswerHeader
-from storage import models
 
 
 class ProtocolRef(typing.Protocol):
@@ -61,7 +61,7 @@ class Exchange:
     archived_id: int | None = None  # the archive record, once written
 
     @property
-    def provider(self) -> models.Provider:
+    def provider(self) -> ProviderRef:
         return self.facts.provider
 
     def glosa_code(self, preferred: str, fallback: str) -> str:

@@ -14,6 +14,7 @@ from gateway.services.answers import Answer
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
+from gateway.services.senders import ProviderRef
 from gateway.services.views import find_protocol, guide_view, protocol_view
 from gateway.tiss import codes
 from gateway.tiss import statements as tiss_statements
@@ -65,7 +66,7 @@ def _parties(ex: Exchange) -> StatementParties:
 
 
 def statement_parties(
-    gw: Gateway, session: Session, provider: models.Provider, today: date
+    gw: Gateway, session: Session, provider: ProviderRef | models.Provider, today: date
 ) -> StatementParties:
     """Who issues a statement and to whom: the same for the web service and the portal."""
     operator = session.scalar(select(models.Operator).limit(1))

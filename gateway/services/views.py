@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from gateway.services.gateway import Gateway
+from gateway.services.senders import ProviderRef
 from gateway.tiss.views import GlosaView, GuideView, ItemView, ProtocolView
 from storage.db import core
 from storage.models import Glosa, Guide, GuideItem, Lot, Protocol, Provider
@@ -100,7 +101,7 @@ class FoundProtocol:
 
 
 def protocol_status(
-    gw: Gateway, session: Session, provider: Provider, numero: str
+    gw: Gateway, session: Session, provider: ProviderRef, numero: str
 ) -> FoundProtocol | None:
     """The provider's own protocol `numero` as the status answer describes it (guides without
     items, see guide_views), read in one statement, plus one for the glosas once analysed; None

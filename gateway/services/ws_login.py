@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gateway.services.accounts import access_log, policy
 from gateway.services.accounts.access_log import Origin
+from gateway.services.senders import WsAccount
 from storage.models import Account
 from storage.portal_models import AccessLogEntry
 
@@ -49,7 +50,7 @@ def address_throttled(session: Session, remote_addr: str | None, now: datetime) 
     return failures >= ADDRESS_MAX_FAILURES
 
 
-def usable(account: Account | None, now: datetime) -> bool:
+def usable(account: WsAccount | None, now: datetime) -> bool:
     return (
         account is not None and account.active and not policy.is_locked(account.locked_until, now)
     )
@@ -92,7 +93,7 @@ def record_failure(session: Session, failure: LoginFailure, now: datetime) -> No
         )
 
 
-def record_success(session: Session, account: Account) -> None:
+def record_success(session: Session, account: WsAccount) -> None:
     """A successful login ends a run of failures; written only when there was one, so that the
     common case costs no write."""
     if account.failed_attempts:
