@@ -23,6 +23,7 @@ from gateway.tiss.hashing import (
 )
 from gateway.tiss.header import Party, informed_hash
 from gateway.tiss.namespaces import ANS, DS
+from gateway.tiss.responses import motivo_glosa, seal, sub
 from gateway.tiss.xmlsafe import parse_untrusted
 
 
@@ -389,3 +390,22 @@ def test_sample_with_overridden_hash_fails_the_check():
     assert bad.findtext(f"{{{ANS}}}hash") == "f" * 32
     assert not check_hash(bad, informed_hash(bad)).ok
     assert check_hash(bad, informed_hash(good)).ok  # same content, the correct hash passes
+
+
+def test_sealed_answer_text_is_iso_8859_1_and_hashed_as_sent():
+    """An answer whose text ISO-8859-1 cannot carry (table-38 descriptions have en dashes,
+    free text may have anything) is made latin-1-safe before its hash; an ASCII answer is left
+    as it is."""
+    root = etree.Element(f"{{{ANS}}}respostaTeste", nsmap={"ans": ANS})
+    sub(root, "cabecalho", "ação")
+    motivo_glosa(root, "mensagemErro", "1006", "Guia – “inválida”… ₿")
+    sealed = seal(root)
+    texts = [el.text for el in sealed.iter() if el.text]
+    assert texts[:3] == ["ação", "1006", 'Guia - "inválida"... ?']
+    wire = etree.tostring(sealed, encoding="ISO-8859-1")
+    assert b"&#" not in wire  # no character references: every character is ISO-8859-1
+    assert sealed.findtext(f"{{{ANS}}}hash") == md5_iso('ação1006Guia - "inválida"... ?')
+
+    ascii_root = etree.Element(f"{{{ANS}}}respostaTeste", nsmap={"ans": ANS})
+    sub(ascii_root, "cabecalho", "abc")
+    assert seal(ascii_root).findtext(f"{{{ANS}}}hash") == md5_iso("abc")
