@@ -11,7 +11,7 @@ from gateway.tiss.namespaces import q
 from gateway.tiss.samples import SampleGuide, guides, lote_guias_ws
 from storage import models
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
-from tests.tissclient import post, sample_lot
+from tests.tissclient import envelope, post, sample_lot
 
 
 def lot_a(numero="1001", count=3, **kw):
@@ -128,6 +128,25 @@ def test_exactly_100_guides_is_accepted(client, gw):
     answer = post(client, lote_guias_ws(lot_a("100", count=100)))
     assert answer.protocol
     assert len(answer.payload.findall(".//{*}dadosGuias")) == 100
+
+
+def test_a_large_lot_is_archived_byte_for_byte_compressed_with_lz4_on_postgresql(client, gw):
+    data = envelope(lote_guias_ws(lot_a("103", count=100)))
+    answer = post(client, None, raw=data)
+    assert answer.protocol
+    message = last_message(gw)
+    assert message.raw_request == data
+    assert message.raw_response is not None and b"numeroProtocolo" in message.raw_response
+    if gw.db.engine.dialect.name != "postgresql":
+        return  # SQLite stores them as they are
+    with gw.db.reading() as s:
+        methods = s.execute(
+            select(
+                func.pg_column_compression(models.Message.raw_request),
+                func.pg_column_compression(models.Message.raw_response),
+            ).where(models.Message.id == message.id)
+        ).one()
+    assert tuple(methods) == ("lz4", "lz4")  # migration 0010
 
 
 def test_101_guides_with_a_wrong_hash_is_still_a_hash_fault(client, gw):
