@@ -7,7 +7,9 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from gateway.tiss.namespaces import q
+from gateway.tiss.hashing import message_hash
+from gateway.tiss.lote import read_lot
+from gateway.tiss.namespaces import ANS, q
 from gateway.tiss.samples import SampleGuide, guides, lote_guias_ws
 from storage import models
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
@@ -128,6 +130,72 @@ def test_exactly_100_guides_is_accepted(client, gw):
     answer = post(client, lote_guias_ws(lot_a("100", count=100)))
     assert answer.protocol
     assert len(answer.payload.findall(".//{*}dadosGuias")) == 100
+
+
+def test_guides_and_items_are_stored_with_the_values_read(client, gw):
+    """Whatever the text holds (quotes, a tab, backslashes, what COPY would read as NULL), the
+    database keeps what the lot says: PostgreSQL receives guides and items through COPY."""
+    ws = lote_guias_ws(lot_a("104", count=3, guide_type="guiaSP-SADT"))
+    tricky = 'RX "TÓRAX"\tPA\\LAT \\N; -- fim'
+    ws.find(".//{*}descricaoProcedimento").text = tricky
+    ws.find(f"{{{ANS}}}hash").text = message_hash(ws)
+    answer = post(client, ws)
+    assert answer.protocol, answer.fault_string
+    read = read_lot(ws.find(f"{{{ANS}}}loteGuias"))
+    assert read.guides[0].items[0].descricao == tricky
+
+    with gw.db.reading() as s:
+        lot = s.scalar(select(models.Lot).where(models.Lot.numero_lote == "104"))
+        stored = [
+            (
+                g.position,
+                g.guide_type,
+                g.numero_guia_prestador,
+                g.numero_guia_operadora,
+                g.numero_carteira,
+                g.atendimento_rn,
+                g.data_realizacao,
+                g.valor_informado,
+                [
+                    (
+                        i.sequencial,
+                        i.data_realizacao,
+                        i.codigo_tabela,
+                        i.codigo_procedimento,
+                        i.descricao,
+                        i.quantidade,
+                        i.valor_informado,
+                    )
+                    for i in g.items
+                ],
+            )
+            for g in lot.guides
+        ]
+    assert stored == [
+        (
+            position,
+            g.guide_type,
+            g.numero_guia_prestador,
+            g.numero_guia_operadora,
+            g.numero_carteira,
+            g.atendimento_rn,
+            g.data_realizacao,
+            g.valor_informado,
+            [
+                (
+                    i.sequencial,
+                    i.data_realizacao,
+                    i.codigo_tabela,
+                    i.codigo_procedimento,
+                    i.descricao,
+                    i.quantidade,
+                    i.valor_informado,
+                )
+                for i in g.items
+            ],
+        )
+        for position, g in enumerate(read.guides, 1)
+    ]
 
 
 def test_a_large_lot_is_archived_byte_for_byte_compressed_with_lz4_on_postgresql(client, gw):

@@ -25,7 +25,7 @@ from gateway.tiss.responses import (
     protocolo_recebimento_erro,
 )
 from storage import models
-from storage.db import core
+from storage.db import core, insert_rows
 
 LOTE_GUIAS = ServiceSpec(
     name="tissLoteGuias",
@@ -223,20 +223,19 @@ def _store_lot(
 
 _GUIDES = models.Guide.__table__
 _ITEMS = models.GuideItem.__table__
-_INSERT_GUIDES = insert(_GUIDES)
-_INSERT_ITEMS = insert(_ITEMS)
 _GUIDE_IDS = select(_GUIDES.c.position, _GUIDES.c.id).where(_GUIDES.c.lot_id == bindparam("lot"))
 
 
 def _insert_guides(
     connection: Connection, provider_id: int, lot_id: int, guides: list[tiss_lote.Guide]
 ) -> None:
-    """Guides and items as multi-row INSERTs, not ORM objects: a 100-guide lot as ORM objects cost
-    several times what parsing and validating it does."""
+    """Guides and items as bulk inserts (storage.db.insert_rows), not ORM objects: a 100-guide
+    lot as ORM objects cost several times what parsing and validating it does."""
     if not guides:
         return
-    connection.execute(
-        _INSERT_GUIDES,
+    insert_rows(
+        connection,
+        _GUIDES,
         [
             {
                 "lot_id": lot_id,
@@ -270,8 +269,7 @@ def _insert_guides(
         for position, g in enumerate(guides, 1)
         for i in _unique_sequence(g.items)
     ]
-    if items:
-        connection.execute(_INSERT_ITEMS, items)
+    insert_rows(connection, _ITEMS, items)
 
 
 def _unique_sequence(items):
