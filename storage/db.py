@@ -9,7 +9,8 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.ids import SequenceIds
+from storage.ids import SequenceIds, serial_sequence
+from storage.models import Message
 
 
 def make_engine(url: str) -> Engine:
@@ -100,7 +101,9 @@ class Database:
         # first (storage/ids.py). PostgreSQL only: SQLite has no sequence to take it from, so
         # there the record is inserted for its id and the answer stored by an UPDATE.
         self.message_ids = (
-            SequenceIds("messages_id_seq") if self.engine.dialect.name == "postgresql" else None
+            SequenceIds(serial_sequence(Message.__table__))
+            if self.engine.dialect.name == "postgresql"
+            else None
         )
 
     @contextmanager

@@ -22,6 +22,12 @@ from sqlalchemy import Connection, Insert, Table, func, insert, select
 FRESH_SECONDS = 0.2
 
 
+def serial_sequence(table: Table, column: str = "id") -> str:
+    """The sequence PostgreSQL made for a serial column: <table>_<column>_seq, as the
+    migrations created the tables (a test takes ids from it on PostgreSQL)."""
+    return f"{table.name}_{column}_seq"
+
+
 class SequenceIds:
     """Ids of one sequence, at most one held at a time for this process's next row."""
 
