@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.ids import SequenceIds, serial_sequence
+from storage.ids import SequenceIds
 from storage.models import Message
 
 
@@ -101,9 +101,7 @@ class Database:
         # first (storage/ids.py). PostgreSQL only: SQLite has no sequence to take it from, so
         # there the record is inserted for its id and the answer stored by an UPDATE.
         self.message_ids = (
-            SequenceIds(serial_sequence(Message.__table__))
-            if self.engine.dialect.name == "postgresql"
-            else None
+            SequenceIds(Message.__table__) if self.engine.dialect.name == "postgresql" else None
         )
 
     @contextmanager

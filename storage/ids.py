@@ -15,28 +15,25 @@ a gap like those a sequence leaves anyway, and a new one is taken.
 import threading
 import time
 
-from sqlalchemy import Connection, Insert, Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select
 
 # A worker under load writes a record every few milliseconds, so its held id is always fresh;
 # an idle one takes a new id, one round trip, as the UPDATE it replaces cost.
 FRESH_SECONDS = 0.2
 
 
-def serial_sequence(table: Table, column: str = "id") -> str:
-    """The sequence PostgreSQL made for a serial column: <table>_<column>_seq, as the
-    migrations created the tables (a test takes ids from it on PostgreSQL)."""
-    return f"{table.name}_{column}_seq"
-
-
 class SequenceIds:
-    """Ids of one sequence, at most one held at a time for this process's next row."""
+    """Ids of a table's serial `id` column, at most one held at a time for this process's next
+    row."""
 
-    def __init__(self, sequence: str) -> None:
-        self.next_value = func.nextval(sequence)  # what an INSERT returns to hold the next id
-        self._nextval = select(self.next_value)
+    def __init__(self, table: Table) -> None:
+        # The sequence PostgreSQL made for the serial column, as the migrations created it.
+        self._next_value = func.nextval(f"{table.name}_id_seq")
+        self._nextval = select(self._next_value)
+        # A complete row of `table` that returns the sequence's next value, to hold.
+        self.insert_returning_next = insert(table).returning(self._next_value)
         self._lock = threading.Lock()  # one per process, but the test servers are threaded
         self._held: tuple[int, float] | None = None
-        self._inserts: dict[str, Insert] = {}
 
     def take(self, connection: Connection) -> int:
         """An id no other row has or will get: the held one while fresh, else a new one."""
@@ -51,13 +48,6 @@ class SequenceIds:
         with self._lock:
             if self._held is None:
                 self._held = (value, time.monotonic())
-
-    def insert_returning_next(self, table: Table) -> Insert:
-        """INSERT into `table` that returns the sequence's next value, to hold; built once."""
-        statement = self._inserts.get(table.name)
-        if statement is None:
-            statement = self._inserts[table.name] = insert(table).returning(self.next_value)
-        return statement
 
     def forget(self) -> None:
         """Drop the held id: a process forked from this one must not use the same id."""

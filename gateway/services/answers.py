@@ -184,8 +184,8 @@ def close_record(
 
 def _insert_taking_next(session: Session, db: Database, values: dict) -> None:
     """INSERT a complete record under the id it was given; hold the id it reserves in return."""
-    statement = db.message_ids.insert_returning_next(_MESSAGES)
-    db.message_ids.hold(core(session).execute(statement, values).scalar_one())
+    reserved = core(session).execute(db.message_ids.insert_returning_next, values).scalar_one()
+    db.message_ids.hold(reserved)
 
 
 def _store_answer(session: Session, message_id: int, payload: etree._Element, charset: str) -> None:
