@@ -56,8 +56,7 @@ class WsAccount:
     provider: ProviderRef | None  # its own provider; a delegate has none
 
 
-_ACCOUNT_FIELDS = ("id", "kind", "provider_id", "password_hash", "active", "failed_attempts")
-_SPLIT = len(_ACCOUNT_FIELDS) + 1  # with locked_until
+_ACCOUNT_FIELDS = tuple(name for name in WsAccount.__dataclass_fields__ if name != "provider")
 _ACCOUNTS, _PROVIDERS = Account.__table__, Provider.__table__
 
 
@@ -67,7 +66,7 @@ def _account_by(column):
     # execution.
     return (
         select(
-            *(_ACCOUNTS.c[name] for name in (*_ACCOUNT_FIELDS, "locked_until")),
+            *(_ACCOUNTS.c[name] for name in _ACCOUNT_FIELDS),
             *(_PROVIDERS.c[name].label(f"p_{name}") for name in _PROVIDER_FIELDS),
         )
         .select_from(_ACCOUNTS.outerjoin(_PROVIDERS, _ACCOUNTS.c.provider_id == _PROVIDERS.c.id))
@@ -93,5 +92,6 @@ def find_ws_account(session: Session, login: str) -> WsAccount | None:
     if row is None:
         return None
     # The row is the account's columns, then the provider's (see _account_by).
-    provider = ProviderRef(*row[_SPLIT:]) if row.provider_id is not None else None
-    return WsAccount(*row[:_SPLIT], provider=provider)
+    split = len(_ACCOUNT_FIELDS)
+    provider = ProviderRef(*row[split:]) if row.provider_id is not None else None
+    return WsAccount(*row[:split], provider=provider)
