@@ -158,17 +158,19 @@ def test_read_lot_of_an_empty_lot():
     assert guides_element(lote) is None
 
 
+def sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+    """A TISS element written by hand into a guide."""
+    el = etree.SubElement(parent, q(name))
+    el.text = text
+    return el
+
+
 def odonto_lot() -> etree._Element:
     """A schema-valid 4.03.00 loteGuiasWS with two guiaOdonto, written by hand."""
     ws = samples.lote_guias_ws(make_lot(samples.guides(1), numero_lote="ODO1"))
     guias = ws.find(f"{q('loteGuias')}/{q('guiasTISS')}")
     for child in list(guias):
         guias.remove(child)
-
-    def sub(parent, name, text=None):
-        el = etree.SubElement(parent, q(name))
-        el.text = text
-        return el
 
     for i, (valor, carteira, data) in enumerate(
         [("80.00", "CART0001", "2026-11-01"), ("120.50", "CART0002", "2026-11-02")], start=1
@@ -221,6 +223,264 @@ def test_odonto_lot_carteira_value_and_date():
 def test_odonto_guide_numbers_are_read():
     lot = read_lot(lote_of(odonto_lot()))
     assert [g.numero_guia_prestador for g in lot.guides] == ["OD000001", "OD000002"]
+
+
+def resumo_internacao_lot() -> etree._Element:
+    """A schema-valid 4.03.00 loteGuiasWS with two guiaResumoInternacao, written by hand.
+
+    The authorization date precedes dataInicioFaturamento, and every item's valorTotal differs
+    from the guide's valorTotalGeral, so that a wrong path reads another value."""
+    ws = samples.lote_guias_ws(make_lot(samples.guides(1), numero_lote="INT1"))
+    guias = ws.find(f"{q('loteGuias')}/{q('guiasTISS')}")
+    for child in list(guias):
+        guias.remove(child)
+
+    guides = [
+        # numero, operadora, carteira, RN, autorizacao, inicio, fim, total, items
+        (
+            "RI000001",
+            "AUTINT01",
+            "CARTINT01",
+            "S",
+            "2026-09-20",
+            "2026-09-21",
+            "2026-09-25",
+            ("725.75", "508.81", "1234.56"),
+            [
+                ("1", "2026-09-22", "30602238", "MASTECTOMIA SIMPLES", "1", "500.00", "500.00"),
+                ("2", "2026-09-23", "40301630", "CREATININA", "3", "75.25", "225.75"),
+            ],
+        ),
+        (
+            "RI000002",
+            None,
+            "CARTINT02",
+            "N",
+            "2026-10-05",
+            "2026-10-06",
+            "2026-10-09",
+            ("880.40", "1119.70", "2000.10"),
+            [("5", "2026-10-07", "31009336", "APENDICECTOMIA", "2", "440.20", "880.40")],
+        ),
+    ]
+    for numero, operadora, carteira, rn, autorizada, inicio, fim, totals, items in guides:
+        g = sub(guias, "guiaResumoInternacao")
+        cab = sub(g, "cabecalhoGuia")
+        sub(cab, "registroANS", "123456")
+        sub(cab, "numeroGuiaPrestador", numero)
+        sub(g, "numeroGuiaSolicitacaoInternacao", f"SOL{numero}")
+        aut = sub(g, "dadosAutorizacao")
+        if operadora:
+            sub(aut, "numeroGuiaOperadora", operadora)
+        sub(aut, "dataAutorizacao", autorizada)
+        sub(aut, "senha", f"SENHA{numero}")
+        ben = sub(g, "dadosBeneficiario")
+        sub(ben, "numeroCarteira", carteira)
+        sub(ben, "atendimentoRN", rn)
+        exe = sub(g, "dadosExecutante")
+        sub(sub(exe, "contratadoExecutante"), "codigoPrestadorNaOperadora", "HOSP001")
+        sub(exe, "CNES", "2077485")
+        internacao = sub(g, "dadosInternacao")
+        for name, text in [
+            ("caraterAtendimento", "1"),
+            ("tipoFaturamento", "4"),
+            ("dataInicioFaturamento", inicio),
+            ("horaInicioFaturamento", "08:00:00"),
+            ("dataFinalFaturamento", fim),
+            ("horaFinalFaturamento", "10:00:00"),
+            ("tipoInternacao", "2"),
+            ("regimeInternacao", "1"),
+        ]:
+            sub(internacao, name, text)
+        saida = sub(g, "dadosSaidaInternacao")
+        sub(saida, "indicadorAcidente", "9")
+        sub(saida, "motivoEncerramento", "11")
+        procs = sub(g, "procedimentosExecutados")
+        for seq, data, codigo, descricao, qtd, unitario, valor in items:
+            proc = sub(procs, "procedimentoExecutado")
+            sub(proc, "sequencialItem", seq)
+            sub(proc, "dataExecucao", data)
+            dados = sub(proc, "procedimento")
+            sub(dados, "codigoTabela", "22")
+            sub(dados, "codigoProcedimento", codigo)
+            sub(dados, "descricaoProcedimento", descricao)
+            sub(proc, "quantidadeExecutada", qtd)
+            sub(proc, "reducaoAcrescimo", "1.00")
+            sub(proc, "valorUnitario", unitario)
+            sub(proc, "valorTotal", valor)
+        total = sub(g, "valorTotal")
+        sub(total, "valorProcedimentos", totals[0])
+        sub(total, "valorDiarias", totals[1])
+        sub(total, "valorTotalGeral", totals[2])
+    return ws
+
+
+def test_resumo_internacao_lot_is_read():
+    ws = resumo_internacao_lot()
+    s = [x for x in builtin_sets() if x.version == "4.03.00"][0]
+    assert s.validate(ws) == []  # what is read is official TISS
+    lot = read_lot(lote_of(ws))
+    assert lot.numero_lote == "INT1"
+    assert lot.guide_type == "guiaResumoInternacao"
+    assert [g.guide_type for g in lot.guides] == ["guiaResumoInternacao"] * 2
+    assert [g.numero_guia_prestador for g in lot.guides] == ["RI000001", "RI000002"]
+    assert [g.numero_guia_operadora for g in lot.guides] == ["AUTINT01", None]
+    assert [g.numero_carteira for g in lot.guides] == ["CARTINT01", "CARTINT02"]
+    assert [g.atendimento_rn for g in lot.guides] == ["S", "N"]
+    # dataInicioFaturamento, not the earlier dataAutorizacao nor the items' dataExecucao
+    assert [g.data_realizacao for g in lot.guides] == ["2026-09-21", "2026-10-06"]
+    # valorTotalGeral, not valorProcedimentos nor an item's valorTotal
+    assert [g.valor_informado for g in lot.guides] == [Decimal("1234.56"), Decimal("2000.10")]
+    assert lot.total == Decimal("3234.66")
+    assert [
+        [
+            (
+                i.sequencial,
+                i.data_realizacao,
+                i.codigo_tabela,
+                i.codigo_procedimento,
+                i.descricao,
+                i.quantidade,
+                i.valor_informado,
+            )
+            for i in g.items
+        ]
+        for g in lot.guides
+    ] == [
+        [
+            (1, "2026-09-22", "22", "30602238", "MASTECTOMIA SIMPLES", 1, Decimal("500.00")),
+            (2, "2026-09-23", "22", "40301630", "CREATININA", 3, Decimal("225.75")),
+        ],
+        [(5, "2026-10-07", "22", "31009336", "APENDICECTOMIA", 2, Decimal("880.40"))],
+    ]
+
+
+def honorarios_lot() -> etree._Element:
+    """A schema-valid 4.03.00 loteGuiasWS with two guiaHonorarios, written by hand.
+
+    Every item's valorTotal differs from the guide's valorTotalHonorarios, and the items'
+    dataExecucao and the guide's dataEmissaoGuia from dataInicioFaturamento."""
+    ws = samples.lote_guias_ws(make_lot(samples.guides(1), numero_lote="HON1"))
+    guias = ws.find(f"{q('loteGuias')}/{q('guiasTISS')}")
+    for child in list(guias):
+        guias.remove(child)
+
+    guides = [
+        # numero, operadora, carteira, RN, inicio, fim, emissao, total, items
+        (
+            "HO000001",
+            "OPHON01",
+            "CARTHON01",
+            "N",
+            "2026-08-10",
+            "2026-08-12",
+            "2026-08-15",
+            "950.30",
+            [
+                ("1", "2026-08-11", "30602238", "MASTECTOMIA SIMPLES", "1", "700.00", "700.00"),
+                ("2", "2026-08-12", "10102019", "VISITA HOSPITALAR", "2", "50.00", "100.00"),
+            ],
+        ),
+        (
+            "HO000002",
+            None,
+            "CARTHON02",
+            "S",
+            "2026-07-01",
+            "2026-07-03",
+            "2026-07-04",
+            "410.90",
+            [("3", "2026-07-02", "31009336", "APENDICECTOMIA", "1", "333.33", "333.33")],
+        ),
+    ]
+    for numero, operadora, carteira, rn, inicio, fim, emissao, total, items in guides:
+        g = sub(guias, "guiaHonorarios")
+        cab = sub(g, "cabecalhoGuia")
+        sub(cab, "registroANS", "123456")
+        sub(cab, "numeroGuiaPrestador", numero)
+        sub(g, "guiaSolicInternacao", f"SOL{numero}")
+        if operadora:
+            sub(g, "numeroGuiaOperadora", operadora)
+        ben = sub(g, "beneficiario")
+        sub(ben, "numeroCarteira", carteira)
+        sub(ben, "atendimentoRN", rn)
+        local = sub(g, "localContratado")
+        sub(sub(local, "codigoContratado"), "codigoNaOperadora", "HOSP001")
+        sub(local, "nomeContratado", "HOSPITAL EXEMPLO")
+        sub(local, "cnes", "2077485")
+        exe = sub(g, "dadosContratadoExecutante")
+        sub(exe, "codigonaOperadora", "EXEC001")
+        sub(exe, "cnesContratadoExecutante", "2077485")
+        internacao = sub(g, "dadosInternacao")
+        sub(internacao, "dataInicioFaturamento", inicio)
+        sub(internacao, "dataFimFaturamento", fim)
+        sub(internacao, "caraterAtendimento", "1")
+        procs = sub(g, "procedimentosRealizados")
+        for seq, data, codigo, descricao, qtd, unitario, valor in items:
+            proc = sub(procs, "procedimentoRealizado")
+            sub(proc, "sequencialItem", seq)
+            sub(proc, "dataExecucao", data)
+            dados = sub(proc, "procedimento")
+            sub(dados, "codigoTabela", "22")
+            sub(dados, "codigoProcedimento", codigo)
+            sub(dados, "descricaoProcedimento", descricao)
+            sub(proc, "quantidadeExecutada", qtd)
+            sub(proc, "reducaoAcrescimo", "1.00")
+            sub(proc, "valorUnitario", unitario)
+            sub(proc, "valorTotal", valor)
+            prof = sub(proc, "profissionais")
+            sub(prof, "grauParticipacao", "00")
+            sub(sub(prof, "codProfissional"), "codigoPrestadorNaOperadora", "MED001")
+            for name, text in [
+                ("nomeProfissional", "DRA EXEMPLO"),
+                ("conselhoProfissional", "06"),
+                ("numeroConselhoProfissional", "123456"),
+                ("UF", "35"),
+                ("CBO", "225125"),
+            ]:
+                sub(prof, name, text)
+        sub(g, "valorTotalHonorarios", total)
+        sub(g, "dataEmissaoGuia", emissao)
+    return ws
+
+
+def test_honorarios_lot_is_read():
+    ws = honorarios_lot()
+    s = [x for x in builtin_sets() if x.version == "4.03.00"][0]
+    assert s.validate(ws) == []  # what is read is official TISS
+    lot = read_lot(lote_of(ws))
+    assert lot.numero_lote == "HON1"
+    assert lot.guide_type == "guiaHonorarios"
+    assert [g.guide_type for g in lot.guides] == ["guiaHonorarios"] * 2
+    assert [g.numero_guia_prestador for g in lot.guides] == ["HO000001", "HO000002"]
+    assert [g.numero_guia_operadora for g in lot.guides] == ["OPHON01", None]
+    # the card is in `beneficiario`, not dadosBeneficiario
+    assert [g.numero_carteira for g in lot.guides] == ["CARTHON01", "CARTHON02"]
+    assert [g.atendimento_rn for g in lot.guides] == ["N", "S"]
+    assert [g.data_realizacao for g in lot.guides] == ["2026-08-10", "2026-07-01"]
+    assert [g.valor_informado for g in lot.guides] == [Decimal("950.30"), Decimal("410.90")]
+    assert lot.total == Decimal("1361.20")
+    assert [
+        [
+            (
+                i.sequencial,
+                i.data_realizacao,
+                i.codigo_tabela,
+                i.codigo_procedimento,
+                i.descricao,
+                i.quantidade,
+                i.valor_informado,
+            )
+            for i in g.items
+        ]
+        for g in lot.guides
+    ] == [
+        [
+            (1, "2026-08-11", "22", "30602238", "MASTECTOMIA SIMPLES", 1, Decimal("700.00")),
+            (2, "2026-08-12", "22", "10102019", "VISITA HOSPITALAR", 2, Decimal("100.00")),
+        ],
+        [(3, "2026-07-02", "22", "31009336", "APENDICECTOMIA", 1, Decimal("333.33"))],
+    ]
 
 
 # ------------------------------------------------------------------------------ count_guides
