@@ -3,10 +3,11 @@
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from lxml import etree
 
-from gateway.tiss.namespaces import ANS, q
+from gateway.tiss.namespaces import q
 
 MAX_GUIDES_PER_LOT = 100
 GUIDE_TYPES = (
@@ -16,30 +17,8 @@ GUIDE_TYPES = (
     "guiaHonorarios",
     "guiaOdonto",
 )
+CONSULTA = "guiaConsulta"
 ODONTO = "guiaOdonto"
-
-_NS = {"ans": ANS}
-
-# Where each guide type keeps what the gateway records. Paths are relative to the guide element.
-_NUMERO_GUIA = {
-    "guiaConsulta": "ans:cabecalhoConsulta/ans:numeroGuiaPrestador",
-    "guiaOdonto": "ans:numeroGuiaPrestador",  # cto_guiaOdontologia has no cabecalhoGuia
-}
-_BENEFICIARIO = {"guiaHonorarios": "ans:beneficiario"}
-_VALUE = {
-    "guiaConsulta": "ans:dadosAtendimento/ans:procedimento/ans:valorProcedimento",
-    "guiaSP-SADT": "ans:valorTotal/ans:valorTotalGeral",
-    "guiaResumoInternacao": "ans:valorTotal/ans:valorTotalGeral",
-    "guiaHonorarios": "ans:valorTotalHonorarios",
-    "guiaOdonto": ".//ans:valorTotalProc",
-}
-_DATE = {
-    "guiaConsulta": "ans:dadosAtendimento/ans:dataAtendimento",
-    "guiaSP-SADT": ".//ans:dataExecucao",
-    "guiaResumoInternacao": ".//ans:dataInicioFaturamento",
-    "guiaHonorarios": ".//ans:dataInicioFaturamento",
-    "guiaOdonto": ".//ans:dataRealizacao",
-}
 
 
 @dataclass(frozen=True)
@@ -79,34 +58,6 @@ class Lot:
         return sum((g.valor_informado for g in self.guides), Decimal("0.00"))
 
 
-# Compiled once per path: a 100-guide lot reads a few thousand fields, and a compiled XPath
-# costs a third of what ElementPath's find() does per call.
-_FIRST: dict[str, etree.XPath] = {}
-
-
-def _find_text(el: etree._Element, path: str) -> str | None:
-    """The stripped text of the first element at `path` (what `find` would return)."""
-    xpath = _FIRST.get(path)
-    if xpath is None:
-        xpath = _FIRST[path] = etree.XPath(f"({path})[1]", namespaces=_NS)
-    found = xpath(el)
-    text = found[0].text if found else None
-    return text.strip() if text else None
-
-
-def _children(el: etree._Element) -> dict:
-    """Each child tag's first element: one walk instead of a find() per field."""
-    first: dict = {}
-    for child in el:
-        first.setdefault(child.tag, child)
-    return first
-
-
-def _child_text(children: dict, name: str) -> str | None:
-    found = children.get(q(name))
-    return found.text.strip() if found is not None and found.text else None
-
-
 def _decimal(text: str | None) -> Decimal:
     try:
         return Decimal(text).quantize(Decimal("0.01")) if text else Decimal("0.00")
@@ -123,15 +74,6 @@ def count_guides(lote_guias: etree._Element) -> int:
     return 0 if guias is None else sum(1 for _ in guias.iterchildren(etree.Element))
 
 
-# Where each guide type lists its procedures. Consulta has a single procedure and no list.
-_ITEMS = etree.XPath(
-    "ans:procedimentosExecutados/ans:procedimentoExecutado"
-    " | ans:procedimentosRealizados/ans:procedimentoRealizado"
-    " | self::ans:guiaOdonto/ans:procedimentosExecutados",
-    namespaces=_NS,
-)
-
-
 def _quantity(text: str | None) -> Decimal:
     try:
         return Decimal(text) if text else Decimal(1)
@@ -139,76 +81,82 @@ def _quantity(text: str | None) -> Decimal:
         return Decimal(1)
 
 
-def read_items(el: etree._Element, guide_date: str | None) -> tuple[GuideItem, ...]:
-    if etree.QName(el).localname == "guiaConsulta":
-        proc = el.find("ans:dadosAtendimento/ans:procedimento", _NS)
-        if proc is None:
-            return ()
-        return (
-            GuideItem(
-                sequencial=1,
-                data_realizacao=guide_date,
-                codigo_tabela=_find_text(proc, "ans:codigoTabela") or "",
-                codigo_procedimento=_find_text(proc, "ans:codigoProcedimento") or "",
-                descricao="CONSULTA",
-                quantidade=Decimal(1),
-                valor_informado=_decimal(_find_text(proc, "ans:valorProcedimento")),
-            ),
-        )
-    items = []
-    for position, item in enumerate(_ITEMS(el), start=1):
-        fields = _children(item)
-        proc = fields.get(q("procedimento"))
-        if proc is None:
-            proc = fields.get(q("procSolic"))
-        code = _children(proc) if proc is not None else None
-        seq = _child_text(fields, "sequencialItem")
-        items.append(
-            GuideItem(
-                sequencial=int(seq) if seq and seq.isdigit() else position,
-                data_realizacao=_child_text(fields, "dataExecucao")
-                or _child_text(fields, "dataRealizacao")
-                or guide_date,
-                codigo_tabela=(_child_text(code, "codigoTabela") or "") if code is not None else "",
-                codigo_procedimento=(_child_text(code, "codigoProcedimento") or "")
-                if code is not None
-                else "",
-                descricao=(_child_text(code, "descricaoProcedimento") or "PROCEDIMENTO")
-                if code is not None
-                else "PROCEDIMENTO",
-                quantidade=_quantity(
-                    _child_text(fields, "quantidadeExecutada") or _child_text(fields, "qtdProc")
-                ),
-                valor_informado=_decimal(
-                    _child_text(fields, "valorTotal") or _child_text(fields, "valorProc")
-                ),
-            )
-        )
-    return tuple(items)
+# The texts of each guide's recorded fields, found by one XSLT over the whole lot instead of a
+# compiled XPath per field from Python: reading 100 SP/SADT guides fell from 2.8 to 1.9 ms (1.1
+# of them the transform), about 0.45 ms of a 100-guide lot in the gateway, alternating the two.
+# Trusted stylesheet; it may not read files or the network.
+_GUIDE_FIELDS = etree.XSLT(
+    etree.parse(str(Path(__file__).with_name("guide_fields.xsl"))),
+    access_control=etree.XSLTAccessControl.DENY_ALL,
+)
+
+
+def _text(raw: str) -> str | None:
+    """A field as the reader keeps it: trimmed, None when absent or blank."""
+    return raw.strip() or None
+
+
+def _guides(element: etree._Element) -> list[Guide]:
+    """The guides under `element` (guiasTISS, or a single guide), in document order."""
+    return [_guide(g) for g in _GUIDE_FIELDS(element).getroot()]
+
+
+# Fields arrive trimmed by str.strip (a C call, no Python frame per field), '' when absent or
+# blank; every choice below treats '' as absent.
+
+
+def _guide(g: etree._Element) -> Guide:
+    guide_type, numero, operadora, autorizacao, carteira, rn, date, value = map(
+        str.strip, g.values()
+    )
+    date = date or None
+    return Guide(
+        guide_type=guide_type,
+        numero_guia_prestador=numero,
+        numero_guia_operadora=operadora or autorizacao or None,
+        numero_carteira=carteira,
+        atendimento_rn=rn or "N",
+        data_realizacao=date,
+        valor_informado=_decimal(value),
+        items=tuple(
+            _consulta_item(i, date) if guide_type == CONSULTA else _item(i, position, date)
+            for position, i in enumerate(g, start=1)
+        ),
+    )
+
+
+def _item(i: etree._Element, position: int, guide_date: str | None) -> GuideItem:
+    seq, executed, done, table, code, description, qty, qty_odonto, total, total_odonto = map(
+        str.strip, i.values()
+    )
+    return GuideItem(
+        sequencial=int(seq) if seq.isdigit() else position,
+        data_realizacao=executed or done or guide_date,
+        codigo_tabela=table,
+        codigo_procedimento=code,
+        descricao=description or "PROCEDIMENTO",
+        quantidade=_quantity(qty or qty_odonto),
+        valor_informado=_decimal(total or total_odonto),
+    )
+
+
+def _consulta_item(i: etree._Element, guide_date: str | None) -> GuideItem:
+    """A consulta bills one procedure, with no list, description or quantity of its own."""
+    _, _, _, table, code, _, _, _, value, _ = map(str.strip, i.values())
+    return GuideItem(
+        sequencial=1,
+        data_realizacao=guide_date,
+        codigo_tabela=table,
+        codigo_procedimento=code,
+        descricao="CONSULTA",
+        quantidade=Decimal(1),
+        valor_informado=_decimal(value),
+    )
 
 
 def read_guide(el: etree._Element) -> Guide:
-    guide_type = etree.QName(el).localname
-    beneficiario = el.find(_BENEFICIARIO.get(guide_type, "ans:dadosBeneficiario"), _NS)
-    if beneficiario is None:  # odonto keeps the card on the guide itself
-        beneficiario = el
-    guide_date = _find_text(el, _DATE[guide_type]) if guide_type in _DATE else None
-    return Guide(
-        guide_type=guide_type,
-        numero_guia_prestador=_find_text(
-            el, _NUMERO_GUIA.get(guide_type, "ans:cabecalhoGuia/ans:numeroGuiaPrestador")
-        )
-        or "",
-        numero_guia_operadora=_find_text(el, "ans:numeroGuiaOperadora")
-        or _find_text(el, "ans:dadosAutorizacao/ans:numeroGuiaOperadora"),
-        numero_carteira=_find_text(beneficiario, "ans:numeroCarteira") or "",
-        atendimento_rn=_find_text(beneficiario, "ans:atendimentoRN") or "N",
-        data_realizacao=guide_date,
-        valor_informado=_decimal(_find_text(el, _VALUE[guide_type]))
-        if guide_type in _VALUE
-        else Decimal("0.00"),
-        items=read_items(el, guide_date),
-    )
+    """One guide element of a schema-valid lot."""
+    return _guides(el)[0]
 
 
 def content_digest(element: etree._Element) -> str:
@@ -232,12 +180,12 @@ def content_digest(element: etree._Element) -> str:
 def read_lot(lote_guias: etree._Element) -> Lot:
     """Read a schema-valid `loteGuias` element."""
     guias = guides_element(lote_guias)
-    items = list(guias.iterchildren(etree.Element)) if guias is not None else []
-    guides = [read_guide(el) for el in items]
-    digest = content_digest(lote_guias)
+    guides = _guides(guias) if guias is not None else []
+    numero = lote_guias.find(q("numeroLote"))
+    numero_text = numero.text if numero is not None else None
     return Lot(
-        numero_lote=(_find_text(lote_guias, "ans:numeroLote") or ""),
+        numero_lote=_text(numero_text or "") or "",
         guide_type=guides[0].guide_type if guides else "",
         guides=guides,
-        content_digest=digest,
+        content_digest=content_digest(lote_guias),
     )
