@@ -3,7 +3,7 @@ roles, it accepts for a period or indefinitely, the provider revokes; and the TI
 accepts a lot from a delegate with Faturamento only for that provider."""
 
 import hashlib
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -141,7 +141,7 @@ def test_acceptance_for_a_period_ends(client, gw):
     invite(client, gw, ["faturamento"])
     today = gw.local(ps.now()).date()
     page = accept(client, gw, "until", today.isoformat())
-    assert "validade" in page
+    assert f"validade: {today:%d/%m/%Y}" in page
     assert not lot_as_delegate(client, PROVIDER_A).is_fault
     with gw.db.reading() as session:
         row = session.scalars(select(Delegation)).one()
@@ -223,3 +223,23 @@ def test_rules_of_invitations(gw):
             ps.now(),
             ps.ORIGIN,
         )
+
+
+def test_period_ends_with_the_last_day_in_brazil(client, gw):
+    """The final date is a day in Brazil (UTC-3): accepting "until today" at 22:00 there (01:00
+    UTC of the next day) is allowed, and the relationship lasts until that day's midnight there."""
+    signup(client)
+    invite(client, gw, ["faturamento"])
+    delegate = ps.account_id(gw, ps.DELEGATE_EMAIL)
+    evening_in_brazil = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # 21/11, 22:00 in São Paulo
+    delegation.respond(
+        gw.db, delegate, last_delegation_id(gw), True, date(2026, 11, 21), evening_in_brazil
+    )
+    with gw.db.reading() as session:
+        row = session.scalars(select(Delegation)).one()
+    midnight_in_brazil = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+    before = midnight_in_brazil - timedelta(minutes=1)
+    assert delegation.effective_status(row, before) == "active"
+    assert delegation.effective_status(row, midnight_in_brazil) == "expired"
+    view = delegation.list_for_provider(gw.db, provider_id(gw, PROVIDER_A), before)[0]
+    assert view.last_day == date(2026, 11, 21)  # what the relationships page shows

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from gateway.services.documents import normalize
+from gateway.services.gateway import BRAZIL
 from gateway.services.validation import InvalidInput, invalid
 from storage.db import Database
 from storage.models import Account, Provider
@@ -52,6 +53,15 @@ class DelegationView:
     @property
     def role_labels(self) -> list[str]:
         return [ROLES[r] for r in self.roles if r in ROLES]
+
+    @property
+    def last_day(self) -> date | None:
+        """The final date the invitee chose: the day in Brazil of the last instant before
+        valid_until (the midnight after it there; 21:00 there for periods accepted before the
+        date was read as Brazil's)."""
+        if self.valid_until is None:
+            return None
+        return (self.valid_until.astimezone(BRAZIL) - timedelta(microseconds=1)).date()
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -198,7 +208,10 @@ def respond(
         if d is None or d.delegate_account_id != account_id or d.status != "invited":
             raise InvalidInput({"delegation": "Convite não encontrado ou já respondido."})
         if accept and until is not None:
-            valid_until = datetime.combine(until + timedelta(days=1), time(), tzinfo=UTC)
+            # The date is the provider's, in Brazil: valid through its last local minute. Midnight
+            # UTC would end it at 21:00 there, and refuse "today" after 21:00.
+            local_end = datetime.combine(until + timedelta(days=1), time(), tzinfo=BRAZIL)
+            valid_until = local_end.astimezone(UTC)
             if valid_until <= now:
                 raise invalid("until", "A data final deve ser hoje ou depois.")
             d.valid_until = valid_until
