@@ -5,6 +5,7 @@ on size and nesting depth. Anything that trips one of these is refused with `Uns
 parsed "as well as possible".
 """
 
+import functools
 from dataclasses import dataclass
 
 from lxml import etree
@@ -94,4 +95,10 @@ def _has_entity_reference(root: etree._Element) -> bool:
 
 def _deeper_than(root: etree._Element, max_depth: int) -> bool:
     # One XPath in C walks the tree once; cheaper than tracking depth in Python.
-    return bool(root.xpath("boolean(" + "/*" * (max_depth + 1) + ")"))
+    return bool(_depth_probe(max_depth)(root))
+
+
+@functools.cache
+def _depth_probe(max_depth: int) -> etree.XPath:
+    """Compiled once per limit: compiling the path cost more than running it on a status query."""
+    return etree.XPath("boolean(" + "/*" * (max_depth + 1) + ")")
