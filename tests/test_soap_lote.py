@@ -13,7 +13,7 @@ from gateway.tiss.namespaces import ANS, q
 from gateway.tiss.samples import SampleGuide, guides, lote_guias_ws
 from storage import models
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
-from tests.tissclient import envelope, post, sample_lot
+from tests.tissclient import envelope, guide_values, post, sample_lot
 
 
 def lot_a(numero="1001", count=3, **kw):
@@ -148,33 +148,6 @@ def test_guides_and_items_are_stored_with_the_values_read(client, gw):
         lot = s.scalar(select(models.Lot).where(models.Lot.numero_lote == "104"))
         stored = [(g.position, *guide_values(g)) for g in lot.guides]
     assert stored == [(position, *guide_values(g)) for position, g in enumerate(read.guides, 1)]
-
-
-def guide_values(guide) -> tuple:
-    """What is recorded of a guide and its items; a stored guide (models.Guide) and one read from
-    a lot (lote.Guide) name them alike."""
-    items = [
-        (
-            i.sequencial,
-            i.data_realizacao,
-            i.codigo_tabela,
-            i.codigo_procedimento,
-            i.descricao,
-            i.quantidade,
-            i.valor_informado,
-        )
-        for i in guide.items
-    ]
-    return (
-        guide.guide_type,
-        guide.numero_guia_prestador,
-        guide.numero_guia_operadora,
-        guide.numero_carteira,
-        guide.atendimento_rn,
-        guide.data_realizacao,
-        guide.valor_informado,
-        items,
-    )
 
 
 def test_a_large_lot_is_archived_byte_for_byte_compressed_with_lz4_on_postgresql(client, gw):

@@ -21,6 +21,7 @@ from gateway.tiss.lote import (
 from gateway.tiss.namespaces import ANS, q
 from gateway.tiss.schemas import builtin_sets
 from gateway.tiss.xmlsafe import parse_untrusted
+from tests.tissclient import item_values
 
 OFFICIAL = Path(__file__).resolve().parents[2] / "shared" / "tiss" / "schemas"
 XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
@@ -130,9 +131,8 @@ def test_numero_guia_operadora_is_read_where_each_guide_type_keeps_it():
     etree.SubElement(aut, q("dataAutorizacao")).text = "2026-10-01"
     guia.find(q("cabecalhoGuia")).addnext(aut)
     assert read_guide(guia).numero_guia_operadora == "AUT999"
-    s = [x for x in builtin_sets() if x.version == "4.03.00"][0]
     sadt.find(q("hash")).text = "0" * 32
-    assert s.validate(sadt) == []  # the edited guide is still official TISS
+    assert official_4_03().validate(sadt) == []  # the edited guide is still official TISS
 
 
 def test_values_and_texts_are_trimmed_and_bad_values_read_as_zero():
@@ -165,12 +165,37 @@ def sub(parent: etree._Element, name: str, text: str | None = None) -> etree._El
     return el
 
 
-def odonto_lot() -> etree._Element:
-    """A schema-valid 4.03.00 loteGuiasWS with two guiaOdonto, written by hand."""
-    ws = samples.lote_guias_ws(make_lot(samples.guides(1), numero_lote="ODO1"))
+def official_4_03():
+    return [x for x in builtin_sets() if x.version == "4.03.00"][0]
+
+
+def empty_lot(numero_lote: str) -> tuple[etree._Element, etree._Element]:
+    """A 4.03.00 loteGuiasWS and its guiasTISS, emptied for guides written by hand."""
+    ws = samples.lote_guias_ws(make_lot(samples.guides(1), numero_lote=numero_lote))
     guias = ws.find(f"{q('loteGuias')}/{q('guiasTISS')}")
     for child in list(guias):
         guias.remove(child)
+    return ws, guias
+
+
+def write_item(proc, seq, data, codigo, descricao, qtd, unitario, valor) -> etree._Element:
+    """An executed procedure (ct_procedimentoExecutado's fields, in the schema's order)."""
+    sub(proc, "sequencialItem", seq)
+    sub(proc, "dataExecucao", data)
+    dados = sub(proc, "procedimento")
+    sub(dados, "codigoTabela", "22")
+    sub(dados, "codigoProcedimento", codigo)
+    sub(dados, "descricaoProcedimento", descricao)
+    sub(proc, "quantidadeExecutada", qtd)
+    sub(proc, "reducaoAcrescimo", "1.00")
+    sub(proc, "valorUnitario", unitario)
+    sub(proc, "valorTotal", valor)
+    return proc
+
+
+def odonto_lot() -> etree._Element:
+    """A schema-valid 4.03.00 loteGuiasWS with two guiaOdonto, written by hand."""
+    ws, guias = empty_lot("ODO1")
 
     for i, (valor, carteira, data) in enumerate(
         [("80.00", "CART0001", "2026-11-01"), ("120.50", "CART0002", "2026-11-02")], start=1
@@ -210,8 +235,7 @@ def odonto_lot() -> etree._Element:
 
 def test_odonto_lot_carteira_value_and_date():
     ws = odonto_lot()
-    s = [x for x in builtin_sets() if x.version == "4.03.00"][0]
-    assert s.validate(ws) == []  # what the next tests read is official TISS
+    assert official_4_03().validate(ws) == []  # what the next tests read is official TISS
     lot = read_lot(lote_of(ws))
     assert lot.guide_type == "guiaOdonto"
     assert [g.numero_carteira for g in lot.guides] == ["CART0001", "CART0002"]
@@ -230,10 +254,7 @@ def resumo_internacao_lot() -> etree._Element:
 
     The authorization date precedes dataInicioFaturamento, and every item's valorTotal differs
     from the guide's valorTotalGeral, so that a wrong path reads another value."""
-    ws = samples.lote_guias_ws(make_lot(samples.guides(1), numero_lote="INT1"))
-    guias = ws.find(f"{q('loteGuias')}/{q('guiasTISS')}")
-    for child in list(guias):
-        guias.remove(child)
+    ws, guias = empty_lot("INT1")
 
     guides = [
         # numero, operadora, carteira, RN, autorizacao, inicio, fim, total, items
@@ -296,18 +317,8 @@ def resumo_internacao_lot() -> etree._Element:
         sub(saida, "indicadorAcidente", "9")
         sub(saida, "motivoEncerramento", "11")
         procs = sub(g, "procedimentosExecutados")
-        for seq, data, codigo, descricao, qtd, unitario, valor in items:
-            proc = sub(procs, "procedimentoExecutado")
-            sub(proc, "sequencialItem", seq)
-            sub(proc, "dataExecucao", data)
-            dados = sub(proc, "procedimento")
-            sub(dados, "codigoTabela", "22")
-            sub(dados, "codigoProcedimento", codigo)
-            sub(dados, "descricaoProcedimento", descricao)
-            sub(proc, "quantidadeExecutada", qtd)
-            sub(proc, "reducaoAcrescimo", "1.00")
-            sub(proc, "valorUnitario", unitario)
-            sub(proc, "valorTotal", valor)
+        for item in items:
+            write_item(sub(procs, "procedimentoExecutado"), *item)
         total = sub(g, "valorTotal")
         sub(total, "valorProcedimentos", totals[0])
         sub(total, "valorDiarias", totals[1])
@@ -317,8 +328,7 @@ def resumo_internacao_lot() -> etree._Element:
 
 def test_resumo_internacao_lot_is_read():
     ws = resumo_internacao_lot()
-    s = [x for x in builtin_sets() if x.version == "4.03.00"][0]
-    assert s.validate(ws) == []  # what is read is official TISS
+    assert official_4_03().validate(ws) == []  # what is read is official TISS
     lot = read_lot(lote_of(ws))
     assert lot.numero_lote == "INT1"
     assert lot.guide_type == "guiaResumoInternacao"
@@ -332,21 +342,7 @@ def test_resumo_internacao_lot_is_read():
     # valorTotalGeral, not valorProcedimentos nor an item's valorTotal
     assert [g.valor_informado for g in lot.guides] == [Decimal("1234.56"), Decimal("2000.10")]
     assert lot.total == Decimal("3234.66")
-    assert [
-        [
-            (
-                i.sequencial,
-                i.data_realizacao,
-                i.codigo_tabela,
-                i.codigo_procedimento,
-                i.descricao,
-                i.quantidade,
-                i.valor_informado,
-            )
-            for i in g.items
-        ]
-        for g in lot.guides
-    ] == [
+    assert [item_values(g) for g in lot.guides] == [
         [
             (1, "2026-09-22", "22", "30602238", "MASTECTOMIA SIMPLES", 1, Decimal("500.00")),
             (2, "2026-09-23", "22", "40301630", "CREATININA", 3, Decimal("225.75")),
@@ -360,10 +356,7 @@ def honorarios_lot() -> etree._Element:
 
     Every item's valorTotal differs from the guide's valorTotalHonorarios, and the items'
     dataExecucao and the guide's dataEmissaoGuia from dataInicioFaturamento."""
-    ws = samples.lote_guias_ws(make_lot(samples.guides(1), numero_lote="HON1"))
-    guias = ws.find(f"{q('loteGuias')}/{q('guiasTISS')}")
-    for child in list(guias):
-        guias.remove(child)
+    ws, guias = empty_lot("HON1")
 
     guides = [
         # numero, operadora, carteira, RN, inicio, fim, emissao, total, items
@@ -416,18 +409,8 @@ def honorarios_lot() -> etree._Element:
         sub(internacao, "dataFimFaturamento", fim)
         sub(internacao, "caraterAtendimento", "1")
         procs = sub(g, "procedimentosRealizados")
-        for seq, data, codigo, descricao, qtd, unitario, valor in items:
-            proc = sub(procs, "procedimentoRealizado")
-            sub(proc, "sequencialItem", seq)
-            sub(proc, "dataExecucao", data)
-            dados = sub(proc, "procedimento")
-            sub(dados, "codigoTabela", "22")
-            sub(dados, "codigoProcedimento", codigo)
-            sub(dados, "descricaoProcedimento", descricao)
-            sub(proc, "quantidadeExecutada", qtd)
-            sub(proc, "reducaoAcrescimo", "1.00")
-            sub(proc, "valorUnitario", unitario)
-            sub(proc, "valorTotal", valor)
+        for item in items:
+            proc = write_item(sub(procs, "procedimentoRealizado"), *item)
             prof = sub(proc, "profissionais")
             sub(prof, "grauParticipacao", "00")
             sub(sub(prof, "codProfissional"), "codigoPrestadorNaOperadora", "MED001")
@@ -446,8 +429,7 @@ def honorarios_lot() -> etree._Element:
 
 def test_honorarios_lot_is_read():
     ws = honorarios_lot()
-    s = [x for x in builtin_sets() if x.version == "4.03.00"][0]
-    assert s.validate(ws) == []  # what is read is official TISS
+    assert official_4_03().validate(ws) == []  # what is read is official TISS
     lot = read_lot(lote_of(ws))
     assert lot.numero_lote == "HON1"
     assert lot.guide_type == "guiaHonorarios"
@@ -460,21 +442,7 @@ def test_honorarios_lot_is_read():
     assert [g.data_realizacao for g in lot.guides] == ["2026-08-10", "2026-07-01"]
     assert [g.valor_informado for g in lot.guides] == [Decimal("950.30"), Decimal("410.90")]
     assert lot.total == Decimal("1361.20")
-    assert [
-        [
-            (
-                i.sequencial,
-                i.data_realizacao,
-                i.codigo_tabela,
-                i.codigo_procedimento,
-                i.descricao,
-                i.quantidade,
-                i.valor_informado,
-            )
-            for i in g.items
-        ]
-        for g in lot.guides
-    ] == [
+    assert [item_values(g) for g in lot.guides] == [
         [
             (1, "2026-08-11", "22", "30602238", "MASTECTOMIA SIMPLES", 1, Decimal("700.00")),
             (2, "2026-08-12", "22", "10102019", "VISITA HOSPITALAR", 2, Decimal("100.00")),

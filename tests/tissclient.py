@@ -152,3 +152,34 @@ def post(
     return read_answer(
         response.status_code, response.headers["Content-Type"], response.data, version
     )
+
+
+def item_values(guide) -> list[tuple]:
+    """What is recorded of each item of a guide, stored (models.Guide) or read (lote.Guide)."""
+    return [
+        (
+            i.sequencial,
+            i.data_realizacao,
+            i.codigo_tabela,
+            i.codigo_procedimento,
+            i.descricao,
+            i.quantidade,
+            i.valor_informado,
+        )
+        for i in guide.items
+    ]
+
+
+def guide_values(guide) -> tuple:
+    """What is recorded of a guide and its items; a stored guide (models.Guide) and one read from
+    a lot (lote.Guide) name them alike."""
+    return (
+        guide.guide_type,
+        guide.numero_guia_prestador,
+        guide.numero_guia_operadora,
+        guide.numero_carteira,
+        guide.atendimento_rn,
+        guide.data_realizacao,
+        guide.valor_informado,
+        item_values(guide),
+    )
