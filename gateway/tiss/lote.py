@@ -91,21 +91,14 @@ _GUIDE_FIELDS = etree.XSLT(
 )
 
 
-def _text(raw: str) -> str | None:
-    """A field as the reader keeps it: trimmed, None when absent or blank."""
-    return raw.strip() or None
-
-
 def _guides(element: etree._Element) -> list[Guide]:
     """The guides under `element` (guiasTISS, or a single guide), in document order."""
     return [_guide(g) for g in _GUIDE_FIELDS(element).getroot()]
 
 
-# Fields arrive trimmed by str.strip (a C call, no Python frame per field), '' when absent or
-# blank; every choice below treats '' as absent.
-
-
 def _guide(g: etree._Element) -> Guide:
+    """A guide from the transform's element. Its fields (attributes, in the stylesheet's order)
+    are trimmed by str.strip, '' when absent or blank; every choice below treats '' as absent."""
     guide_type, numero, operadora, autorizacao, carteira, rn, date, value = map(
         str.strip, g.values()
     )
@@ -130,7 +123,7 @@ def _item(i: etree._Element, position: int, guide_date: str | None) -> GuideItem
         str.strip, i.values()
     )
     return GuideItem(
-        sequencial=int(seq) if seq.isdigit() else position,
+        sequencial=int(seq) if seq.isdecimal() else position,
         data_realizacao=executed or done or guide_date,
         codigo_tabela=table,
         codigo_procedimento=code,
@@ -182,9 +175,8 @@ def read_lot(lote_guias: etree._Element) -> Lot:
     guias = guides_element(lote_guias)
     guides = _guides(guias) if guias is not None else []
     numero = lote_guias.find(q("numeroLote"))
-    numero_text = numero.text if numero is not None else None
     return Lot(
-        numero_lote=_text(numero_text or "") or "",
+        numero_lote=(numero.text or "").strip() if numero is not None else "",
         guide_type=guides[0].guide_type if guides else "",
         guides=guides,
         content_digest=content_digest(lote_guias),

@@ -208,8 +208,8 @@ def respond(
         if d is None or d.delegate_account_id != account_id or d.status != "invited":
             raise InvalidInput({"delegation": "Convite não encontrado ou já respondido."})
         if accept and until is not None:
-            # The date is the provider's, in Brazil: valid through its last local minute. Midnight
-            # UTC would end it at 21:00 there, and refuse "today" after 21:00.
+            # The date is the provider's, in Brazil: valid until the midnight that ends it there.
+            # Midnight UTC would end it at 21:00 there, and refuse "today" after 21:00.
             local_end = datetime.combine(until + timedelta(days=1), time(), tzinfo=BRAZIL)
             valid_until = local_end.astimezone(UTC)
             if valid_until <= now:
