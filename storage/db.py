@@ -110,7 +110,7 @@ def _driver_executemany(connection: Connection, table: Table, rows: list[dict]) 
     )
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # bounded: each engine brings its own dialect (tests make many)
 def _compiled_insert(dialect, table: Table, columns: tuple[str, ...]):
     """INSERT text, and (column, bind processor or None) in the order of its parameters. The
     processors pass None through, as SQLAlchemy's own do."""
