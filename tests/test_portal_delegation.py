@@ -243,3 +243,26 @@ def test_period_ends_with_the_last_day_in_brazil(client, gw):
     assert delegation.effective_status(row, midnight_in_brazil) == "expired"
     view = delegation.list_for_provider(gw.db, provider_id(gw, PROVIDER_A), before)[0]
     assert view.last_day == date(2026, 11, 21)  # what the relationships page shows
+
+
+@pytest.mark.parametrize(
+    "valid_until",
+    [
+        datetime(2026, 11, 22, 3, 0, tzinfo=UTC),  # midnight in São Paulo: how periods end now
+        datetime(2026, 11, 22, 0, 0, tzinfo=UTC),  # midnight UTC: periods accepted before that
+    ],
+)
+def test_the_page_shows_the_final_day_chosen(valid_until):
+    view = delegation.DelegationView(
+        1,
+        1,
+        "Clínica",
+        "P1",
+        "Ana",
+        "ana@x.com",
+        ("faturamento",),
+        "active",
+        valid_until,
+        valid_until,
+    )
+    assert view.last_day == date(2026, 11, 21)
