@@ -254,15 +254,15 @@ def test_period_ends_with_the_last_day_in_brazil(client, gw):
 )
 def test_the_page_shows_the_final_day_chosen(valid_until):
     view = delegation.DelegationView(
-        1,
-        1,
-        "Clínica",
-        "P1",
-        "Ana",
-        "ana@x.com",
-        ("faturamento",),
-        "active",
-        valid_until,
-        valid_until,
+        id=1,
+        provider_id=1,
+        provider_name="Clínica",
+        provider_code="P1",
+        delegate_name="Ana",
+        delegate_login="ana@x.com",
+        roles=("faturamento",),
+        status="active",
+        invited_at=valid_until - timedelta(days=30),
+        valid_until=valid_until,
     )
     assert view.last_day == date(2026, 11, 21)
