@@ -46,7 +46,7 @@ def situacao_protocolo(
     guias = sub(detalhe, "guiasTISS")
     for guide in view.guides:
         box = sub(guias, "guiasOdonto" if view.odonto else "guiasMedicas")
-        _guia(sub(box, "guias"), guide, view.odonto)
+        _valores_guia(guide_identification(box, "guias", guide, view.odonto), guide)
     return seal(root)
 
 
@@ -60,8 +60,3 @@ def _valores_guia(parent: etree._Element, guide: GuideView) -> None:
         box = sub(parent, "glosaGuia")
         for glosa in guide.all_glosas:
             motivo_glosa(box, "motivoGlosa", glosa.code, glosa.descricao)
-
-
-def _guia(el: etree._Element, guide: GuideView, odonto: bool) -> None:
-    guide_identification(el, guide, odonto)
-    _valores_guia(el, guide)
