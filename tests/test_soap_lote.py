@@ -70,6 +70,48 @@ def test_accepted_lot_gets_a_protocol_with_its_guides(client, gw, version, guide
         assert b"numeroProtocolo" in message.raw_response
 
 
+def receipt_guides(answer) -> list[etree._Element]:
+    return answer.payload.findall(f".//{q('dadosGuiasProtocolo')}/*")
+
+
+def test_receipt_repeats_each_guides_numbers_card_and_date(client, gw):
+    ws = lote_guias_ws(lot_a("1002", count=2, guide_type="guiaSP-SADT"))
+    # the operator's number of the second guide, where SP/SADT keeps it (dadosAutorizacao)
+    second = ws.findall(f".//{q('guiaSP-SADT')}")[1]
+    aut = etree.Element(q("dadosAutorizacao"))
+    etree.SubElement(aut, q("numeroGuiaOperadora")).text = "AUT777"
+    etree.SubElement(aut, q("dataAutorizacao")).text = "2026-11-01"
+    second.find(q("cabecalhoGuia")).addnext(aut)
+    ws.find(q("hash")).text = message_hash(ws)
+
+    answer = post(client, ws)
+    assert answer.protocol
+    first, other = receipt_guides(answer)
+    local = [etree.QName(child).localname for child in first]
+    assert local == ["numeroGuiaPrestador", "dadosBeneficiario", "dataRealizacao"]
+    local = [etree.QName(child).localname for child in other]
+    assert local == [
+        "numeroGuiaPrestador",
+        "numeroGuiaOperadora",
+        "dadosBeneficiario",
+        "dataRealizacao",
+    ]
+    assert other.findtext(q("numeroGuiaOperadora")) == "AUT777"
+    assert other.findtext(f"{q('dadosBeneficiario')}/{q('numeroCarteira')}") == "00012345678901"
+    assert other.findtext(q("dataRealizacao")) == "2026-11-03"
+
+
+def test_receipt_of_an_odonto_lot_keeps_the_card_on_the_guide_and_no_date(client, gw):
+    answer = post(client, lote_guias_ws(lot_a("1003", count=2, guide_type="guiaOdonto")))
+    assert answer.protocol
+    listed = receipt_guides(answer)
+    assert [etree.QName(g).localname for g in listed] == ["dadosGuiasOdonto"] * 2
+    assert [[etree.QName(child).localname for child in g] for g in listed] == [
+        ["numeroGuiaPrestador", "numeroCarteira", "atendimentoRN"]
+    ] * 2
+    assert [g.findtext(q("numeroGuiaPrestador")) for g in listed] == ["G000001", "G000002"]
+
+
 def test_protocol_numbers_are_unique_and_st_texto12(client, gw):
     numbers = {post(client, lote_guias_ws(lot_a(str(n)))).protocol for n in range(5)}
     assert len(numbers) == 5
