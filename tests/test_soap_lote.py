@@ -13,7 +13,7 @@ from gateway.tiss.namespaces import ANS, q
 from gateway.tiss.samples import SampleGuide, guides, lote_guias_ws
 from storage import models
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
-from tests.tissclient import envelope, guide_values, post, sample_lot
+from tests.tissclient import envelope, guide_values, local_names, post, sample_lot
 
 
 def lot_a(numero="1001", count=3, **kw):
@@ -87,10 +87,8 @@ def test_receipt_repeats_each_guides_numbers_card_and_date(client, gw):
     answer = post(client, ws)
     assert answer.protocol
     first, other = receipt_guides(answer)
-    local = [etree.QName(child).localname for child in first]
-    assert local == ["numeroGuiaPrestador", "dadosBeneficiario", "dataRealizacao"]
-    local = [etree.QName(child).localname for child in other]
-    assert local == [
+    assert local_names(first) == ["numeroGuiaPrestador", "dadosBeneficiario", "dataRealizacao"]
+    assert local_names(other) == [
         "numeroGuiaPrestador",
         "numeroGuiaOperadora",
         "dadosBeneficiario",
@@ -105,8 +103,8 @@ def test_receipt_of_an_odonto_lot_keeps_the_card_on_the_guide_and_no_date(client
     answer = post(client, lote_guias_ws(lot_a("1003", count=2, guide_type="guiaOdonto")))
     assert answer.protocol
     listed = receipt_guides(answer)
-    assert [etree.QName(g).localname for g in listed] == ["dadosGuiasOdonto"] * 2
-    assert [[etree.QName(child).localname for child in g] for g in listed] == [
+    assert local_names(listed) == ["dadosGuiasOdonto"] * 2
+    assert [local_names(g) for g in listed] == [
         ["numeroGuiaPrestador", "numeroCarteira", "atendimentoRN"]
     ] * 2
     assert [g.findtext(q("numeroGuiaPrestador")) for g in listed] == ["G000001", "G000002"]

@@ -183,3 +183,8 @@ def guide_values(guide) -> tuple:
         guide.valor_informado,
         item_values(guide),
     )
+
+
+def local_names(elements) -> list[str]:
+    """The elements' names without their namespace, in order."""
+    return [etree.QName(el).localname for el in elements]
