@@ -7,7 +7,7 @@ guide_items.guide_id (every item of every lot; uq_guide_items_seq).
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-11-25 10:00:00.000000
+Create Date: 2026-11-21 21:30:00.000000
 """
 
 from alembic import op
