@@ -7,7 +7,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +19,8 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UtcDateTime
 
 # Explicit constraint names so migrations behave the same on SQLite and PostgreSQL.
 NAMING = {
@@ -47,7 +48,7 @@ class Operator(Base):
     registro_ans: Mapped[str] = mapped_column(String(6), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     cnpj: Mapped[str | None] = mapped_column(String(14))  # numeroCNPJ of statements
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Provider(Base):
@@ -63,7 +64,7 @@ class Provider(Base):
     # CNES of the establishment; 9999999 is the standard's value for "none informed".
     cnes: Mapped[str] = mapped_column(String(7), default="9999999", server_default="9999999")
     status: Mapped[str] = mapped_column(String(20))  # approved | suspended
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Every message of this provider must carry a valid digital signature (by agreement).
     require_signature: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -80,9 +81,9 @@ class ProviderCertificate(Base):
     subject: Mapped[str] = mapped_column(String(500))
     issuer: Mapped[str] = mapped_column(String(500))
     serial: Mapped[str] = mapped_column(String(64))
-    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    not_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     provider: Mapped[Provider] = relationship()
 
@@ -99,10 +100,10 @@ class Account(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    password_changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Portal: who the person is, where mail goes, and seed 002's "change it at first access".
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
@@ -110,7 +111,7 @@ class Account(Base):
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
-    terms_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     provider: Mapped[Provider | None] = relationship()
 
@@ -123,7 +124,7 @@ class Message(Base):
     __table_args__ = (Index("ix_messages_provider_id_id", "provider_id", "id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64), index=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     channel: Mapped[str] = mapped_column(String(10))  # soap | upload
     service: Mapped[str] = mapped_column(String(60))
     endpoint_version: Mapped[str | None] = mapped_column(String(8))
@@ -176,7 +177,7 @@ class Lot(Base):
     guide_count: Mapped[int] = mapped_column(Integer)
     total_value: Mapped[Decimal] = mapped_column(Money)
     # Indexed: the back office lists lots received since a time.
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
     guides: Mapped[list["Guide"]] = relationship(order_by="Guide.position", back_populates="lot")
 
@@ -238,7 +239,7 @@ class Glosa(Base):
     codigo: Mapped[str] = mapped_column(String(4))  # table 38
     valor: Mapped[Decimal] = mapped_column(Money)
     descricao: Mapped[str | None] = mapped_column(String(500))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(60))
 
     guide: Mapped[Guide] = relationship(back_populates="glosas")
@@ -251,9 +252,9 @@ class Protocol(Base):
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), unique=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
     status: Mapped[int] = mapped_column(Integer)  # dm_statusProtocolo 1..9
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    analyzed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    analyzed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     lot: Mapped[Lot] = relationship()
     history: Mapped[list["ProtocolStatusChange"]] = relationship(
@@ -266,7 +267,7 @@ class ProtocolStatusChange(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     protocol_id: Mapped[int] = mapped_column(ForeignKey("protocols.id"), index=True)
     status: Mapped[int] = mapped_column(Integer)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(60))
     reason: Mapped[str | None] = mapped_column(Text)
 
@@ -287,7 +288,7 @@ class SchemaFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     source: Mapped[str] = mapped_column(String(300))
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Beneficiary(Base):
@@ -302,7 +303,7 @@ class Beneficiary(Base):
     joined_on: Mapped[date] = mapped_column(Date)
     left_on: Mapped[date | None] = mapped_column(Date)
     card_valid_until: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Payment(Base):
@@ -317,7 +318,7 @@ class Payment(Base):
     banco: Mapped[str | None] = mapped_column(String(4))
     agencia: Mapped[str | None] = mapped_column(String(7))
     conta: Mapped[str | None] = mapped_column(String(20))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(60))
 
     lines: Mapped[list["PaymentLine"]] = relationship(

@@ -5,7 +5,6 @@ and delegations (Secretária/o acting for a provider)."""
 from datetime import datetime
 
 from sqlalchemy import (
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -17,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from storage.models import Account, Base, BigId
+from storage.types import UtcDateTime
 
 
 class PasswordHistory(Base):
@@ -26,7 +26,7 @@ class PasswordHistory(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AccessLogEntry(Base):
@@ -35,7 +35,7 @@ class AccessLogEntry(Base):
 
     __tablename__ = "access_log"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     login: Mapped[str | None] = mapped_column(String(254))  # as typed, for failed logins
     event: Mapped[str] = mapped_column(String(40))
@@ -52,9 +52,9 @@ class PortalSession(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     end_reason: Mapped[str | None] = mapped_column(String(20))  # logout | idle | password
     remote_addr: Mapped[str | None] = mapped_column(String(64))
 
@@ -66,9 +66,9 @@ class PasswordResetToken(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class CredentialingRequest(Base):
@@ -102,9 +102,9 @@ class CredentialingRequest(Base):
     grau_complexidade: Mapped[str | None] = mapped_column(String(10))
     questionario: Mapped[str | None] = mapped_column(Text)  # JSON {question code: true|false}
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     account: Mapped[Account] = relationship()
     addresses: Mapped[list["CredentialingAddress"]] = relationship(
@@ -192,7 +192,7 @@ class CredentialingDocument(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
-    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
 
 
@@ -208,7 +208,7 @@ class CredentialingDecision(Base):
     actor_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     actor_login: Mapped[str] = mapped_column(String(254))
     actor_kind: Mapped[str] = mapped_column(String(20))
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reason: Mapped[str | None] = mapped_column(Text)
 
 
@@ -223,10 +223,10 @@ class Delegation(Base):
     roles: Mapped[str] = mapped_column(String(100))  # role codes separated by ','
     status: Mapped[str] = mapped_column(String(20))  # invited | active | declined | revoked
     invited_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    invited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: always
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    invited_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())  # None: always
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
 
     delegate: Mapped[Account] = relationship(foreign_keys=[delegate_account_id])

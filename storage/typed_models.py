@@ -6,10 +6,11 @@ tables)."""
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models import Base, BigId, Money
+from storage.types import UtcDateTime
 
 
 class TypedProtocol(Base):
@@ -22,10 +23,10 @@ class TypedProtocol(Base):
     status: Mapped[str] = mapped_column(String(20))  # open | finished | sent
     numero_lote: Mapped[str | None] = mapped_column(String(12))
     created_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # The archived message of the last send, and the protocol the operator gave the lot.
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     protocol_numero: Mapped[str | None] = mapped_column(String(12))
@@ -57,7 +58,7 @@ class TypedGuide(Base):
     valor: Mapped[Decimal] = mapped_column(Money)
     fields: Mapped[str] = mapped_column(Text)
     created_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     protocol: Mapped[TypedProtocol] = relationship(back_populates="guides")

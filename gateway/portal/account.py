@@ -20,7 +20,7 @@ def blueprint(portal: Portal) -> Blueprint:
         current = user()
         with portal.db.reading() as s:
             account = s.get(Account, current.account_id)
-            changed_at = policy.aware(account.password_changed_at)
+            changed_at = account.password_changed_at
         return render_template(
             "portal/account.html",
             password_changed_at=changed_at,

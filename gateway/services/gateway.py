@@ -13,6 +13,7 @@ from gateway.services.signatures import SignatureSetup, load_signature_setup
 from gateway.tiss.schemas import SchemaRegistry
 from storage.db import Database
 from storage.models import Operator
+from storage.types import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,8 @@ class Gateway:
         return datetime.now(UTC)
 
     def local(self, moment: datetime) -> datetime:
-        """Brazilian civil time of a stored moment (SQLite gives back naive UTC values)."""
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(BRAZIL)
+        """Brazilian civil time of an instant (a naive one is UTC, as stored values are)."""
+        return as_utc(moment).astimezone(BRAZIL)
 
     def accepts(self, version: str | None) -> bool:
         return version in self.settings.accepted_versions and self.schemas.get(version) is not None

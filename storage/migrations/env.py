@@ -4,6 +4,7 @@ from alembic import context
 
 from storage.db import make_engine
 from storage.models import Base
+from storage.types import render_migration_type
 
 config = context.config
 target_metadata = Base.metadata
@@ -25,6 +26,7 @@ def _run(connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        render_item=render_migration_type,
     )
     with context.begin_transaction():
         context.run_migrations()

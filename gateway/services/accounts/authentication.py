@@ -111,7 +111,7 @@ def _succeed(session: Session, account: Account, now: datetime, origin: Origin) 
     )
     token = open_session(session, account.id, now, origin)
     access_log.record(session, "login_ok", now, origin, account_id=account.id)
-    return LoggedIn(current_user(account, now), token, policy.aware(previous), failures)
+    return LoggedIn(current_user(account, now), token, previous, failures)
 
 
 def _count_failure(

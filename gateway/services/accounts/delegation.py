@@ -64,12 +64,8 @@ class DelegationView:
         return (self.valid_until.astimezone(BRAZIL) - timedelta(microseconds=1)).date()
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def effective_status(d: Delegation, now: datetime) -> str:
-    if d.status == "active" and d.valid_until is not None and _aware(d.valid_until) <= now:
+    if d.status == "active" and d.valid_until is not None and d.valid_until <= now:
         return "expired"
     return d.status
 
@@ -118,8 +114,8 @@ def _view(session: Session, d: Delegation, now: datetime) -> DelegationView:
         d.delegate.login,
         roles_of(d),
         effective_status(d, now),
-        _aware(d.invited_at),
-        _aware(d.valid_until),
+        d.invited_at,
+        d.valid_until,
     )
 
 

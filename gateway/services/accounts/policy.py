@@ -2,7 +2,7 @@
 
 import secrets
 import string
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from gateway.services.validation import invalid
 
@@ -49,17 +49,9 @@ def temporary_password() -> str:
     )
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite gives back naive UTC values; PostgreSQL aware ones."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def password_expired(changed_at: datetime, now: datetime) -> bool:
-    return now - aware(changed_at) > MAX_AGE
+    return now - changed_at > MAX_AGE
 
 
 def is_locked(locked_until: datetime | None, now: datetime) -> bool:
-    until = aware(locked_until)
-    return until is not None and until > now
+    return locked_until is not None and locked_until > now

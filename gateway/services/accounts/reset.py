@@ -69,7 +69,7 @@ def _live_token(session, token: str, now: datetime) -> PasswordResetToken:
     row = session.scalar(
         select(PasswordResetToken).where(PasswordResetToken.token_sha256 == token_digest(token))
     )
-    if row is None or row.used_at is not None or policy.aware(row.expires_at) <= now:
+    if row is None or row.used_at is not None or row.expires_at <= now:
         raise InvalidInput({"token": INVALID_LINK})
     return row
 

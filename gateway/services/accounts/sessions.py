@@ -69,7 +69,7 @@ def resume(db: Database, token: str, now: datetime, origin: Origin) -> CurrentUs
         if row is None:
             return None
         account = session.get(Account, row.account_id)
-        idle = now - policy.aware(row.last_seen_at)
+        idle = now - row.last_seen_at
         if idle > policy.IDLE_TIMEOUT:
             row.ended_at, row.end_reason = now, "idle"
             access_log.record(session, "session_expired", now, origin, account_id=account.id)

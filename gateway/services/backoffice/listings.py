@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from gateway.services.answers import ACCEPTED, DUPLICATE, ERROR, REJECTED
 from gateway.services.backoffice import transitions
 from gateway.services.backoffice.errors import BackOfficeError, not_found
-from gateway.services.backoffice.values import as_utc
 from storage.db import Database
 from storage.models import Lot, Message, Protocol, Provider
 
@@ -154,7 +153,7 @@ def list_lots(db: Database, window: Window, *, statuses: Sequence[int] = ()) -> 
                     guide_type=lot.guide_type,
                     guide_count=lot.guide_count,
                     total_informado=lot.total_value,
-                    received_at=as_utc(lot.received_at),
+                    received_at=lot.received_at,
                     version=lot.version,
                 )
                 for lot, numero, status, code in rows
@@ -174,7 +173,7 @@ def _message_query() -> Select:
 def _message_summary(message: Message, provider_code: str | None, protocol: str | None):
     return MessageSummary(
         id=message.id,
-        received_at=as_utc(message.received_at),
+        received_at=message.received_at,
         service=message.service,
         channel=message.channel,
         version=message.version,
@@ -187,11 +186,11 @@ def _message_summary(message: Message, provider_code: str | None, protocol: str 
 
 
 def _range(column, window: Window) -> list:
-    conditions = [column >= as_utc(window.since)]
+    conditions = [column >= window.since]
     if window.until is not None:
         if window.until < window.since:
             raise BackOfficeError("o fim do período (ate) é anterior ao início (desde)")
-        conditions.append(column < as_utc(window.until))
+        conditions.append(column < window.until)
     return conditions
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from gateway.services.backoffice import transitions
 from gateway.services.backoffice.errors import BackOfficeError, not_allowed, not_found
 from gateway.services.backoffice.staff import StaffPrincipal
-from gateway.services.backoffice.values import as_utc, as_utc_or_none, text
+from gateway.services.backoffice.values import text
 from gateway.services.views import guide_views
 from gateway.tiss.views import ZERO, GuideView
 from storage.db import Database
@@ -83,16 +83,15 @@ def protocol_view(session: Session, protocol_id: int) -> ProtocolView:
         provider_code=provider_code,
         numero_lote=lot.numero_lote,
         guide_type=lot.guide_type,
-        received_at=as_utc(lot.received_at),
-        updated_at=as_utc(protocol.updated_at),
-        analyzed_at=as_utc_or_none(protocol.analyzed_at),
+        received_at=lot.received_at,
+        updated_at=protocol.updated_at,
+        analyzed_at=protocol.analyzed_at,
         valor_informado=lot.total_value,
         valor_processado=sum((g.processado for g in guides), ZERO) if analysed else None,
         valor_liberado=sum((g.liberado for g in guides), ZERO) if analysed else None,
         valor_glosa=sum((gl.valor for g in guides for gl in g.all_glosas), ZERO),
         history=tuple(
-            StatusChangeView(h.status, as_utc(h.changed_at), h.actor, h.reason)
-            for h in protocol.history
+            StatusChangeView(h.status, h.changed_at, h.actor, h.reason) for h in protocol.history
         ),
         guides=guides,
     )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from gateway.services.accounts import policy
 from gateway.services.backoffice.errors import BackOfficeError, ErrorKind
 from gateway.services.passwords import hash_password, md5_hex, verify_md5_credential
 from storage.db import Database
@@ -91,7 +92,9 @@ def authenticate_staff(
             account = session.scalar(
                 select(Account).where(Account.login == login, Account.kind == STAFF)
             )
-    usable = account is not None and account.active and not _locked(account, now)
+    usable = (
+        account is not None and account.active and not policy.is_locked(account.locked_until, now)
+    )
     stored = account.password_hash if usable else None
     ok = verify_md5_credential(stored, md5_hex(password or ""))
     if account is None or not account.active:
@@ -115,8 +118,6 @@ def _needs_update(account: Account, now: datetime) -> bool:
     """A script makes many calls in a row: the last login is kept to the minute rather than
     written on every call, but earlier failures are always cleared."""
     last = account.last_login_at
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
     return bool(
         account.failed_attempts
         or account.locked_until is not None
@@ -138,12 +139,3 @@ def _count_failure(session, account_id: int, now: datetime) -> None:
             .where(Account.id == account_id)
             .values(failed_attempts=0, locked_until=now + LOCK_TIME)
         )
-
-
-def _locked(account: Account, now: datetime) -> bool:
-    until = account.locked_until
-    if until is None:
-        return False
-    if until.tzinfo is None:  # SQLite gives back naive UTC values
-        until = until.replace(tzinfo=UTC)
-    return until > now

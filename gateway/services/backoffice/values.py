@@ -1,24 +1,14 @@
 """Small conversions shared by the back-office use cases."""
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from gateway.services.backoffice.errors import BackOfficeError
 
+# The API's convention too: an instant without a time zone is UTC.
+from storage.types import as_utc as as_utc
+
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("9999999999.99")  # Numeric(12, 2)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """An instant in UTC. A naive value is taken as UTC: SQLite gives stored values back naive,
-    and the API documents that an instant without a time zone is UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def as_utc_or_none(moment: datetime | None) -> datetime | None:
-    return None if moment is None else as_utc(moment)
 
 
 def money(value: Decimal, what: str) -> Decimal:

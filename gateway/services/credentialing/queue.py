@@ -11,7 +11,6 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
-from gateway.services.accounts.policy import aware
 from gateway.services.credentialing import catalog, records
 from gateway.services.credentialing.views import RequestView
 from gateway.services.mail import Mailer
@@ -64,8 +63,8 @@ def queue(db: Database, status: str | None = None) -> list[QueueItem]:
                 r.document,
                 r.razao_social,
                 r.status,
-                aware(r.submitted_at),
-                aware(r.updated_at),
+                r.submitted_at,
+                r.updated_at,
             )
             for r in rows
         ]

@@ -4,18 +4,14 @@ readable after the database session is closed."""
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from gateway.services.credentialing import catalog
 from storage.portal_models import CredentialingRequest
 
 
 def _copy(cls, row):
-    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
-    for key, value in values.items():
-        if isinstance(value, datetime) and value.tzinfo is None:  # SQLite: naive UTC
-            values[key] = value.replace(tzinfo=UTC)
-    return cls(**values)
+    return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -200,9 +196,9 @@ def request_view(row: CredentialingRequest, provider_code: str | None = None) ->
         rede=tuple(r for r in (row.rede or "").split(";") if r),
         questionario=json.loads(row.questionario or "{}"),
         provider_code=provider_code,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
-        submitted_at=_aware(row.submitted_at),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        submitted_at=row.submitted_at,
         addresses=tuple(_copy(AddressView, a) for a in row.addresses),
         contacts=tuple(_copy(ContactView, c) for c in row.contacts),
         cities=tuple(_copy(CityView, c) for c in row.cities),
@@ -210,7 +206,3 @@ def request_view(row: CredentialingRequest, provider_code: str | None = None) ->
         documents=tuple(_copy(DocumentView, d) for d in row.documents),
         decisions=tuple(_copy(DecisionView, d) for d in row.decisions),
     )
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
