@@ -12,7 +12,7 @@ import secrets
 import sys
 import time
 
-from bench import e2e, inprocess, memory
+from bench import e2e, inprocess, memory, stages
 from bench.report import table
 
 PARTS = ("inprocess", "e2e", "memory")
@@ -54,6 +54,34 @@ def _inprocess(args) -> None:
     print(
         "\nfloor: lxml parse + official XSD + MD5 of the same bytes; gateway: the whole WSGI "
         "call minus time in the database driver; target: ratio <= 1.5 for 100 guides"
+    )
+    _stages([r for r in rows if r.steps is not None])
+
+
+def _stages(rows) -> None:
+    print("\n## Where the gateway's time goes, largest lots (CPU ms, median)\n")
+    print(
+        table(
+            ["guide type", "guides", "floor", *stages.STEPS, "the rest", "gateway"],
+            [
+                (
+                    r.guide_type,
+                    r.size,
+                    r.floor_ms,
+                    *(r.steps.ms[step] for step in stages.STEPS),
+                    r.gateway_ms - r.steps.total,
+                    r.gateway_ms,
+                )
+                for r in rows
+            ],
+        )
+    )
+    print(
+        "\neach step run on its own on the same lots, with the gateway's own functions: parse "
+        "(hardened), schema (official XSD) and hash are the floor's work; guides: reading the "
+        "guides' fields; digest: the content digest that tells a resend from another lot with the "
+        "same number; receipt: built, sealed and serialised. The rest (gateway minus the steps): "
+        "spyne, login, lot rules, the Python side of storing the lot and its archive record"
     )
 
 

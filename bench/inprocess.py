@@ -26,7 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.test import EnvironBuilder
 
-from bench import workload
+from bench import stages, workload
 from gateway.app import build_app
 from gateway.config import Settings
 from gateway.services.gateway import Gateway
@@ -45,6 +45,8 @@ class Row:
     db_ms: float
     tiss_ms: float
     tiss_valid: bool
+    # Each step on its own, for the largest lots (bench/stages.py).
+    steps: stages.Stages | None = None
 
     @property
     def ratio(self) -> float:
@@ -133,6 +135,7 @@ def measure(sizes=(1, 10, 100), types=("consulta", "sp-sadt"), repeat: int = 20)
     app = build_app(gw)
     clock = DriverClock(gw.db.engine)
     floor = Floor(workload.VERSION)
+    schema_set = gw.schemas.get(workload.VERSION)
     # A first lot: a long-lived worker has verified the credential and warmed its caches.
     _wsgi_call(app, workload.lot_message("consulta", 1, "W").soap)
     rows = []
@@ -150,6 +153,9 @@ def measure(sizes=(1, 10, 100), types=("consulta", "sp-sadt"), repeat: int = 20)
                 db_s.append(clock.total - in_driver)
                 gateway_s.append(elapsed - db_s[-1])
             reports = [_timed_result(tiss.validate, m.mensagem) for m in messages]
+            steps = None
+            if size == max(sizes):
+                steps = stages.measure(schema_set, [m.soap for m in messages])
             rows.append(
                 Row(
                     guide_type,
@@ -160,6 +166,7 @@ def measure(sizes=(1, 10, 100), types=("consulta", "sp-sadt"), repeat: int = 20)
                     _ms(db_s),
                     _ms([seconds for seconds, _ in reports]),
                     all(report.valid for _, report in reports),
+                    steps,
                 )
             )
     gw.db.dispose()

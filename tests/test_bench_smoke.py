@@ -13,6 +13,23 @@ def test_in_process_benchmark_prints_its_table(capsys):
     assert "## In-process cost of receiving a lot" in out
     assert "| guide type | guides |" in out
     assert "| consulta" in out and "| sp-sadt" in out
+    # The largest lots' steps: together no more than the whole gateway.
+    assert "## Where the gateway's time goes" in out
+    breakdown = out.split("## Where the gateway's time goes")[1]
+    rows = [line.split("|")[1:-1] for line in breakdown.splitlines() if line.startswith("| ")]
+    header, values = rows[0], rows[1:]
+    assert [c.strip() for c in header[3:9]] == [
+        "parse",
+        "schema",
+        "hash",
+        "guides",
+        "digest",
+        "receipt",
+    ]
+    assert [v[0].strip() for v in values] == ["consulta", "sp-sadt"]
+    for cells in values:
+        steps = [float(c) for c in cells[3:9]]
+        assert all(s >= 0 for s in steps) and sum(steps) <= float(cells[-1])
 
 
 def _postgres_reachable() -> bool:

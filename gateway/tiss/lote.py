@@ -91,7 +91,7 @@ _GUIDE_FIELDS = etree.XSLT(
 )
 
 
-def _guides(element: etree._Element) -> list[Guide]:
+def read_guides(element: etree._Element) -> list[Guide]:
     """The guides under `element` (guiasTISS, or a single guide), in document order."""
     return [_guide(g) for g in _GUIDE_FIELDS(element).getroot()]
 
@@ -149,7 +149,7 @@ def _consulta_item(i: etree._Element, guide_date: str | None) -> GuideItem:
 
 def read_guide(el: etree._Element) -> Guide:
     """One guide element of a schema-valid lot."""
-    return _guides(el)[0]
+    return read_guides(el)[0]
 
 
 def content_digest(element: etree._Element) -> str:
@@ -173,7 +173,7 @@ def content_digest(element: etree._Element) -> str:
 def read_lot(lote_guias: etree._Element) -> Lot:
     """Read a schema-valid `loteGuias` element."""
     guias = guides_element(lote_guias)
-    guides = _guides(guias) if guias is not None else []
+    guides = read_guides(guias) if guias is not None else []
     numero = lote_guias.find(q("numeroLote"))
     return Lot(
         numero_lote=(numero.text or "").strip() if numero is not None else "",
