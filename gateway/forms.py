@@ -5,7 +5,18 @@ Neutral ground for two readers that must not import each other: the portal's acc
 credentialing forms (services/validation.Fields) and the typed Guia de Consulta of the pure TISS
 layer (tiss/typed_guides)."""
 
+import re
+import unicodedata
 from collections.abc import Mapping
+
+_NOT_A_DIGIT = re.compile(r"[^0-9]")
+
+
+def digits_only(text: str | None) -> str:
+    """The digits 0-9 of what was typed, everything else dropped. Full-width digits (some
+    keyboards, text copied from PDFs) count as the digits they look like (NFKC). Digits of other
+    scripts are dropped: Python's \\d would keep them, and a TISS field takes 0-9 only."""
+    return _NOT_A_DIGIT.sub("", unicodedata.normalize("NFKC", text or ""))
 
 
 class InvalidInput(ValueError):

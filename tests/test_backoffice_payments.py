@@ -226,6 +226,12 @@ def test_refused_payments_write_nothing(gw, bo, client):
             "competencia",
         ),
         (
+            # Full-width digits: digits to Python's \d, not to AAAAMM.
+            payment([{"numeroProtocolo": own}], competencia="\uff12\uff10\uff12\uff1611"),
+            "RequisicaoInvalida",
+            "competência",
+        ),
+        (
             payment([{"numeroProtocolo": own}], formaPagamento="5"),
             "RequisicaoInvalida",
             "formaPagamento",

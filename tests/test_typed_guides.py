@@ -89,6 +89,15 @@ def test_each_wrong_field_is_reported(field, value, message):
     assert message in caught.value.errors[field]
 
 
+def test_full_width_digits_are_read_as_the_digits_they_look_like():
+    # Some keyboards and text copied from PDFs give full-width digits; the lot file must carry
+    # 0-9, which is what the schema's patterns and every operator's system expect.
+    guide = read_consulta(
+        dict(GUIDE, cnes="\uff12\uff10\uff17\uff17\uff14\uff18\uff15"), domains(), TODAY
+    )
+    assert guide.cnes == "2077485"
+
+
 def test_own_table_accepts_an_own_code():
     guide = read_consulta(
         dict(GUIDE, codigo_tabela="00", codigo_procedimento="CONS01"), domains(), TODAY

@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from gateway.forms import FieldReader, InvalidInput
+from gateway.forms import FieldReader, InvalidInput, digits_only
 from gateway.services.documents import normalize, valid_cnpj, valid_cpf
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -49,7 +49,7 @@ class Fields(FieldReader):
         self, name: str, *, length: int | tuple[int, int], required: bool = True, what: str = ""
     ) -> str | None:
         """Only digits are kept (punctuation typed by the person is dropped)."""
-        value = re.sub(r"\D", "", self.data.get(name) or "")
+        value = digits_only(self.data.get(name))
         low, high = (length, length) if isinstance(length, int) else length
         if not value:
             if required:

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from gateway.forms import FieldReader, InvalidInput
+from gateway.forms import FieldReader, InvalidInput, digits_only
 from gateway.tiss.domains import TUSS_CONSULTAS
 from gateway.tiss.hashing import message_hash
 from gateway.tiss.header import Party
@@ -119,7 +119,7 @@ class _Reader(FieldReader):
         return value
 
     def digits(self, name: str, length: int) -> str | None:
-        value = re.sub(r"\D", "", self.data.get(name) or "")
+        value = digits_only(self.data.get(name))
         if len(value) != length:
             self.fail(name, f"informe os {length} dígitos")
             return None

@@ -25,7 +25,7 @@ from storage.db import Database
 
 REQUIRED = ("numero_carteira", "nome", "plano", "situacao", "data_adesao")
 OPTIONAL = ("data_desligamento", "validade_carteira")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fullmatch; [0-9], not \d (any script)
 
 
 def load_beneficiaries(db: Database, items: Sequence[BeneficiaryData]) -> int:
@@ -110,7 +110,7 @@ def _date(value: str, column: str, *, required: bool = False) -> date | None:
             raise BackOfficeError(f"{column} obrigatória (AAAA-MM-DD)")
         return None
     try:
-        if not DATE.match(value):
+        if not DATE.fullmatch(value):
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:

@@ -23,7 +23,8 @@ PAYABLE = frozenset({transitions.LIBERADO, transitions.ANALISADO})
 FORMAS = {"1", "2", "3", "4"}  # dm_formaPagamento
 DEBITO, CREDITO = "1", "2"  # dm_debitoCreditoIndicador
 TIPOS = {f"{n:02d}" for n in range(1, 10)}  # dm_debitoCreditoTipo
-COMPETENCIA = re.compile(r"^\d{4}(0[1-9]|1[0-2])$")
+# [0-9], not \d (any script's digits); fullmatch, not ^...$ ($ lets a final line break through).
+COMPETENCIA = re.compile(r"[0-9]{4}(0[1-9]|1[0-2])")
 ZERO = Decimal("0.00")
 
 
@@ -141,7 +142,7 @@ def record_payment(
 
 
 def _check_header(data: PaymentInput) -> None:
-    if not COMPETENCIA.match(data.competencia or ""):
+    if not COMPETENCIA.fullmatch(data.competencia or ""):
         raise BackOfficeError(f"competência {data.competencia!r} inválida; use AAAAMM")
     if data.forma_pagamento not in FORMAS:
         raise BackOfficeError(
