@@ -5,7 +5,6 @@ Only the provider's own messages are ever read: another provider's message id is
 exactly like an id that does not exist (None).
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +18,7 @@ from gateway.services.provider_area.paging import PAGE_SIZE, Page, offset
 from gateway.tiss import codes as table38
 from gateway.tiss.friendly import explain_line
 from gateway.tiss.namespaces import q
+from gateway.tiss.redaction import file_charset, redact_password
 from gateway.tiss.xmlsafe import UnsafeXml, parse_untrusted
 from storage.db import Database
 from storage.models import Lot, Message, Protocol, Provider
@@ -174,26 +174,6 @@ class RawFile:
     file_name: str
 
 
-# senhaPrestador carries the MD5 of the provider's password, which is all the web service asks
-# for: it is never handed out again, not even to the provider's own delegates.
-_PASSWORD = re.compile(
-    r"(<(?:[\w.-]+:)?senhaPrestador\b[^>/]*>)(?:[^<]+|<!\[CDATA\[.*?\]\]>)*(</)", re.S
-)
-
-
-def redact_password(raw: bytes, charset: str) -> bytes:
-    """The message with the text of senhaPrestador replaced by asterisks, every other byte kept.
-    ASCII-compatible charsets are read as Latin-1 (one character per byte, so nothing else
-    changes); UTF-16 and UTF-32 messages in their own charset."""
-    wide = b"\x00" in raw[:512]
-    codec = charset if wide else "latin-1"
-    try:
-        text = raw.decode(codec)
-    except (LookupError, UnicodeDecodeError):
-        return b""  # unreadable as declared: nothing is better than a leak
-    return _PASSWORD.sub(r"\1********\2", text).encode(codec)
-
-
 def raw_file(db: Database, provider_id: int, message_id: int, which: str) -> RawFile | None:
     """The bytes the provider sent (REQUEST, with senhaPrestador masked) or the answer it got
     (RESPONSE), as archived."""
@@ -202,10 +182,9 @@ def raw_file(db: Database, provider_id: int, message_id: int, which: str) -> Raw
         if message is None:
             return None
         if which == REQUEST:
-            charset = message.request_charset or "UTF-8"
-            return RawFile(
-                redact_password(message.raw_request, charset), charset, _file_name(message)
-            )
+            raw = message.raw_request
+            charset = file_charset(raw, message.request_charset or "UTF-8")
+            return RawFile(redact_password(raw, charset), charset, _file_name(message))
         if which == RESPONSE and message.raw_response is not None:
             return RawFile(
                 message.raw_response,
