@@ -30,7 +30,12 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 # SQLAlchemy error messages quote the statement's parameters: a failed INSERT of an archive
 # record would quote the raw message (with senhaPrestador), one of an account its password hash.
 _SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\n|$)", re.DOTALL)
-_SENHA = re.compile(r"(<(?:[\w.-]+:)?senhaPrestador\b[^>]*>)[^<]*", re.IGNORECASE)
+# Everything after a senhaPrestador start tag up to its end tag, or to the end of the text when
+# the piece logged was cut before it: a comment or CDATA may come before the password.
+_SENHA = re.compile(
+    r"(<(?:[\w.-]+:)?senhaPrestador\b[^>]*>).*?(?=</(?:[\w.-]+:)?senhaPrestador|\Z)",
+    re.IGNORECASE | re.DOTALL,
+)
 _ARGON2 = re.compile(r"\$argon2(?:id|i|d)\$[^\s'\"]+")
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged as a field.

@@ -192,6 +192,23 @@ def test_redact_hides_sql_parameters_passwords_and_hashes():
     assert "c2FsdA" not in redact("hash $argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA here")
 
 
+@pytest.mark.parametrize(
+    "logged",
+    [
+        "<ans:senhaPrestador><!-- MD5 -->0cc175b9c0f1b6a8</ans:senhaPrestador>",
+        "<ans:senhaPrestador><![CDATA[0cc175b9c0f1b6a8]]></ans:senhaPrestador>",
+        '<ans:senhaPrestador xmlns:ans="http://www.ans.gov.br/padroes/tiss/schemas">'
+        "0cc175b9c0f1b6a8</ans:senhaPrestador>",
+        "...<ans:senhaPrestador>0cc175b9c0f1b6a8",  # a piece of a message, cut short
+    ],
+    ids=["comment-first", "cdata", "namespace-on-the-element", "cut-short"],
+)
+def test_redact_hides_the_password_in_every_form_xml_allows(logged):
+    redacted = redact(f"could not store {logged} (retrying)")
+    assert "0cc175b9c0f1b6a8" not in redacted
+    assert redacted.startswith("could not store ") and "senhaPrestador" in redacted
+
+
 def test_logging_config_formats():
     assert logging_config("text")["formatters"]["tiss"]["()"].__name__ == "TextFormatter"
     with pytest.raises(ValueError):
