@@ -103,7 +103,9 @@ def check_certificates(
         if problem is not None:
             return CertificateCheck(problem[0], problem[1], leaf, path)
         revoked, note = _revocation(path, trust.crls, at)
-    except ValueError as exc:  # malformed names and extensions surface only when read
+    # Malformed names and extensions surface only when read; a repeated extension is its own
+    # exception, not a ValueError.
+    except (ValueError, x509.DuplicateExtension) as exc:
         return CertificateCheck(codes.CERTIFICATE_INVALID, f"certificado malformado: {exc}", leaf)
     if revoked is not None:
         return CertificateCheck(codes.CERTIFICATE_REVOKED, revoked, leaf, path, note)
@@ -159,10 +161,17 @@ def _extension(cert: x509.Certificate, kind: type) -> object | None:
         return None
 
 
+# Critical extensions cryptography parses but this verifier does not enforce: to RFC 5280 they
+# are as unknown as the ones nobody parses (a CA's name constraints would otherwise be read and
+# ignored, and a holder outside them trusted). ICP-Brasil's CAs carry none of them.
+_NOT_ENFORCED = (x509.NameConstraints,)
+
+
 def _unknown_critical(cert: x509.Certificate) -> bool:
     # RFC 5280 4.2: a critical extension the verifier does not understand makes it unusable.
     return any(
-        e.critical and isinstance(e.value, x509.UnrecognizedExtension) for e in cert.extensions
+        e.critical and isinstance(e.value, (x509.UnrecognizedExtension, *_NOT_ENFORCED))
+        for e in cert.extensions
     )
 
 
@@ -180,7 +189,7 @@ def _chain_problem(path: tuple[x509.Certificate, ...]) -> tuple[str, str] | None
         if usage is not None and not usage.key_cert_sign:
             return chain, f"{describe(issuer)} não pode assinar certificados"
         if _unknown_critical(issuer):
-            return chain, f"{describe(issuer)} tem extensão crítica desconhecida"
+            return chain, f"{describe(issuer)} tem extensão crítica não suportada"
     for cert in path[:-1]:
         if isinstance(cert.signature_hash_algorithm, _WEAK_HASHES):
             return chain, f"{describe(cert)} foi assinado com {cert.signature_hash_algorithm.name}"
@@ -192,7 +201,7 @@ def _leaf_problem(leaf: x509.Certificate) -> tuple[str, str] | None:
     if usage is not None and not (usage.digital_signature or usage.content_commitment):
         return codes.CERTIFICATE_INVALID, f"{describe(leaf)} não é de assinatura digital"
     if _unknown_critical(leaf):
-        return codes.CERTIFICATE_INVALID, f"{describe(leaf)} tem extensão crítica desconhecida"
+        return codes.CERTIFICATE_INVALID, f"{describe(leaf)} tem extensão crítica não suportada"
     return None
 
 
