@@ -60,7 +60,7 @@ class SoapRequest:
     """What the adapter hands to the service method through spyne's user-defined context."""
 
     inbound: Inbound
-    payload: etree._Element
+    payload: etree._Element | None  # None while the envelope is being read
 
 
 def soap_envelope(content: etree._Element | None = None) -> etree._Element:
@@ -112,7 +112,9 @@ class TissSoap11(PayloadSoap11):
             raise
         except Exception:
             gw = ctx.transport.req_env[ENV_GATEWAY]
-            inbound = _inbound(ctx.transport.req_env)
+            # The bytes, when they were read before the failure: they are archived too.
+            request = ctx.udc if isinstance(ctx.udc, SoapRequest) else None
+            inbound = request.inbound if request is not None else _inbound(ctx.transport.req_env)
             answer = record_failure(gw, self.spec, inbound, Facts(), gw.utcnow())
             metrics.observe_answer(self.spec.name, "soap", answer)
             raise fault_for(answer) from None
@@ -126,6 +128,7 @@ class TissSoap11(PayloadSoap11):
             limit = gw.settings.max_message_bytes
             raise self._reject(gw, inbound, f"mensagem acima do limite de {limit} bytes") from None
         inbound = replace(inbound, raw=raw)
+        ctx.udc = SoapRequest(inbound=inbound, payload=None)  # what a failure from here archives
         try:
             parsed = parse_untrusted(raw, gw.settings.xml_limits)
         except UnsafeXml as exc:
@@ -198,4 +201,8 @@ def body_payload(envelope: etree._Element) -> etree._Element | str:
     children = list(body.iterchildren(etree.Element))
     if len(children) != 1:
         return f"o Body deve conter exatamente um elemento, contém {len(children)}"
+    # spyne reads a Fault in a request's Body as the caller's error and then fails on it: a
+    # request that carries one is refused here, archived like any unreadable request.
+    if children[0].tag == f"{{{SOAP11_ENV}}}Fault":
+        return "o Body traz um soapenv:Fault, não uma requisição"
     return children[0]
