@@ -139,10 +139,12 @@ def test_tiss_body_holding_a_soap_fault_is_archived_and_answered_as_a_client_err
 
     answer = post(client, None, raw=sent)  # validates the fault
 
-    assert answer.tiss_fault != "ErroInesperadoServidor"
+    assert answer.tiss_fault == "SchemaInvalido"  # error-table row 1 of the README
+    assert answer.faultstring.startswith("5002")
     assert not _is_server_faultcode(answer.raw)
     (message,) = _messages(gw)
     assert message.raw_request == sent
+    assert (message.outcome, message.codes) == ("rejected", "5002")
 
 
 def test_back_office_body_holding_a_soap_fault_is_an_invalid_request(client, staff):
