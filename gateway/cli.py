@@ -325,8 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the gateway under gunicorn")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--port", type=_number_in(0, 65535), default=8000)  # 0: any free port
+    # 0 workers: gunicorn would listen and never answer.
+    serve.add_argument("--workers", type=_number_in(1, 256), default=2)
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("demo", help="migrate and load demo data").set_defaults(func=cmd_demo)
@@ -365,13 +366,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _number_in(low: int, high: int):
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(Settings.from_env(), args)
     except (ConfigError, SchemaSetError, ValueError) as exc:
         print(f"tiss-gateway: {exc}", file=sys.stderr)
-        return 2
+    except ArgumentError:
+        # Not the URL itself: it may hold the database password.
+        print(
+            "tiss-gateway: TISS_DATABASE_URL is not a database URL "
+            "(sqlite:///path or postgresql+psycopg://user:password@host/database)",
+            file=sys.stderr,
+        )
+    except DBAPIError as exc:
+        # Unreachable server, wrong credentials, a schema never created: the driver's first line.
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig)
+        print(
+            f"tiss-gateway: database error: {reason} (is the server up, and has "
+            "`tiss-gateway db upgrade` been run?)",
+            file=sys.stderr,
+        )
+    return 2
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gateway.forms import is_digits
 from gateway.tiss.hashing import ISO_8859_1, UTF_8
 from gateway.tiss.namespaces import is_version
 from gateway.tiss.xmlsafe import XmlLimits
@@ -34,12 +35,15 @@ def _bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     try:
-        return int(raw) if raw else default
+        value = int(raw) if raw else default
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
 
 
 def _path(name: str) -> Path | None:
@@ -102,19 +106,25 @@ class Settings:
             for v in os.environ.get("TISS_ACCEPTED_VERSIONS", "4.02.00,4.03.00").split(",")
             if v.strip()
         )
+        if not versions:
+            raise ConfigError(
+                "TISS_ACCEPTED_VERSIONS names no version: list them (4.02.00,4.03.00), or leave "
+                "it unset for that default"
+            )
         for v in versions:
             if not is_version(v):
                 raise ConfigError(f"TISS_ACCEPTED_VERSIONS: {v!r} is not a version like 4.03.00")
         registro = os.environ.get("TISS_REGISTRO_ANS") or None
-        if registro is not None and not (registro.isdigit() and len(registro) == 6):
+        if registro is not None and not is_digits(registro, 6):
             raise ConfigError("TISS_REGISTRO_ANS must be the operator's 6-digit ANS registration")
         return cls(
             database_url=os.environ.get("TISS_DATABASE_URL")
             or f"sqlite:///{(var_dir / 'tiss-gateway.db').as_posix()}",
             registro_ans=registro,
             accepted_versions=versions,
-            max_message_bytes=_int("TISS_MAX_MESSAGE_BYTES", 20 * 1024 * 1024),
-            max_xml_depth=_int("TISS_MAX_XML_DEPTH", 64),
+            # A limit of 0 would refuse every message (a depth of -1 broke the depth check).
+            max_message_bytes=_int("TISS_MAX_MESSAGE_BYTES", 20 * 1024 * 1024, minimum=1024),
+            max_xml_depth=_int("TISS_MAX_XML_DEPTH", 64, minimum=8),
             accept_utf8_hash=_bool("TISS_ACCEPT_UTF8_HASH", True),
             public_url=(os.environ.get("TISS_PUBLIC_URL") or "").rstrip("/") or None,
             trust_proxy=_bool("TISS_TRUST_PROXY", False),

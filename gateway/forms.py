@@ -19,6 +19,11 @@ def digits_only(text: str | None) -> str:
     return _NOT_A_DIGIT.sub("", unicodedata.normalize("NFKC", text or ""))
 
 
+def is_digits(text: str, length: int) -> bool:
+    """Exactly `length` digits 0-9 (str.isdigit() alone also takes other scripts' digits)."""
+    return len(text) == length and text.isascii() and text.isdigit()
+
+
 class InvalidInput(ValueError):
     """What is wrong, by field name; shown next to each field."""
 

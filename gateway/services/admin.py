@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from gateway.forms import is_digits
 from gateway.services.documents import normalize, valid_cnpj, valid_cpf
 from gateway.services.passwords import hash_password
 from storage.db import Database
@@ -17,7 +18,7 @@ class AdminError(ValueError):
 
 
 def set_operator(db: Database, registro_ans: str, name: str, cnpj: str | None = None) -> Operator:
-    if not (registro_ans.isdigit() and len(registro_ans) == 6):
+    if not is_digits(registro_ans, 6):
         raise AdminError("o registro ANS tem 6 dígitos")
     if not name.strip():
         raise AdminError("informe o nome da operadora")
@@ -37,6 +38,8 @@ def set_operator(db: Database, registro_ans: str, name: str, cnpj: str | None = 
                 name.strip(),
                 now,
             )
+        if cnpj is not None:  # left as it was when not given
+            operator.cnpj = cnpj
     return operator
 
 
@@ -73,7 +76,7 @@ def add_provider(
     if not code or len(code) > 14:
         raise AdminError("o código do prestador na operadora tem de 1 a 14 caracteres")
     cnes = (cnes or "9999999").strip()
-    if not (cnes.isdigit() and len(cnes) == 7):
+    if not is_digits(cnes, 7):
         raise AdminError("o CNES tem 7 dígitos (9999999 quando não houver)")
     if len(password) < 8:
         raise AdminError("a senha deve ter ao menos 8 caracteres")
