@@ -139,8 +139,11 @@ def blueprint(portal: Portal) -> Blueprint:
     @bp.post("/cidades/<int:city_id>/remover")
     @login_required("provider")
     def remove_city(city_id: int):
-        steps.remove_city(portal.db, user().account_id, city_id, portal.now())
-        flash("Cidade removida.", "success")
+        try:
+            steps.remove_city(portal.db, user().account_id, city_id, portal.now())
+            flash("Cidade removida.", "success")
+        except InvalidInput as exc:  # the request can no longer be changed (NotAllowed)
+            flash(" ".join(exc.errors.values()), "error")
         return redirect(url_for("portal.candidate.complementary"))
 
     @bp.route("/responsavel-tecnico", methods=["GET", "POST"])

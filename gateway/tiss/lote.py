@@ -65,6 +65,12 @@ def _decimal(text: str | None) -> Decimal:
         return Decimal("0.00")
 
 
+def _day(text: str) -> str | None:
+    """The day of an xs:date, which may carry a time zone after it (2026-11-03-03:00, 2026-11-03Z):
+    the zone says nothing about which day it is, and the day is what is stored (10 characters)."""
+    return text[:10] or None
+
+
 def guides_element(lote_guias: etree._Element) -> etree._Element | None:
     return lote_guias.find(q("guiasTISS"))
 
@@ -102,7 +108,7 @@ def _guide(g: etree._Element) -> Guide:
     guide_type, numero, operadora, autorizacao, carteira, rn, date, value = map(
         str.strip, g.values()
     )
-    date = date or None
+    date = _day(date)
     return Guide(
         guide_type=guide_type,
         numero_guia_prestador=numero,
@@ -124,7 +130,7 @@ def _item(i: etree._Element, position: int, guide_date: str | None) -> GuideItem
     )
     return GuideItem(
         sequencial=int(seq) if seq.isdecimal() else position,
-        data_realizacao=executed or done or guide_date,
+        data_realizacao=_day(executed or done) or guide_date,
         codigo_tabela=table,
         codigo_procedimento=code,
         descricao=description or "PROCEDIMENTO",
