@@ -7,9 +7,9 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from gateway.cli import main
 from storage import models
 from tests.backoffice_client import STAFF, Staff, fault_of, make_client
+from tests.cli_support import Cli
 
 CSV_HEADER = "numero_carteira,nome,plano,situacao,data_adesao,data_desligamento,validade_carteira"
 
@@ -114,20 +114,6 @@ def test_a_bad_beneficiary_loads_none(gw, bo, items, expected):
 
 
 # --- command line -------------------------------------------------------------------------------
-
-
-class Cli:
-    def __init__(self, capsys) -> None:
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = exc.code
-        out, err = self.capsys.readouterr()
-        return code, out, err
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from sqlalchemy import func, select, update
 from werkzeug.test import Client
 
 from gateway.app import build_app
-from gateway.cli import main
 from gateway.config import ConfigError, Settings
 from gateway.services.gateway import Gateway
 from gateway.tiss.samples import lote_guias_ws
 from gateway.tiss.schemas import SchemaRegistry, SchemaSet, SchemaSetError, builtin_sets
 from storage import models
 from storage.db import Database
+from tests import cli_support
 from tests.tissclient import Provider, post, sample_lot
 
 OFFICIAL_SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "tiss" / "schemas"
@@ -31,21 +31,12 @@ CLINIC = Provider(
 )
 
 
-class Cli:
-    """Runs `tiss-gateway ARGS...` through gateway.cli.main, capturing exit code and output."""
+class Cli(cli_support.Cli):
+    """The command line on one database, with what these tests read back from it."""
 
     def __init__(self, capsys, database_url: str) -> None:
-        self.capsys = capsys
+        super().__init__(capsys)
         self.database_url = database_url
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse refuses the command line
-            code = exc.code
-        out, err = self.capsys.readouterr()
-        return code, out, err
 
     def ok(self, *args: str) -> str:
         code, out, err = self(*args)

@@ -20,7 +20,6 @@ from gunicorn import glogging
 from sqlalchemy import func, select
 
 import gateway.server
-from gateway.cli import main
 from gateway.config import ConfigError, Settings
 from gateway.services import passwords
 from gateway.services.backoffice import transitions
@@ -46,6 +45,7 @@ from tests.backoffice_client import (
     send_lot,
     stored_protocol,
 )
+from tests.cli_support import Cli
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -53,22 +53,6 @@ D = Decimal
 CSV_HEADER = "numero_carteira,nome,plano,situacao,data_adesao,data_desligamento,validade_carteira"
 FULL_WIDTH_REGISTRO = "１２３４５６"  # digits to str.isdigit(), not to the ANS's [0-9]{6}
 FAILED = pytest.fail.Exception  # what pytest.raises raises when nothing was raised
-
-
-class Cli:
-    """`tiss-gateway ARGS...` through gateway.cli.main: exit status, stdout, stderr."""
-
-    def __init__(self, capsys) -> None:
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse, or gunicorn's own configuration check
-            code = exc.code
-        out, err = self.capsys.readouterr()
-        return code, out, err
 
 
 @pytest.fixture(autouse=True)
