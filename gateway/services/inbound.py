@@ -12,7 +12,11 @@ from gateway.services import ws_login
 from gateway.services.accounts.delegation import FATURAMENTO, providers_for
 from gateway.services.client_certificates import certificate_provider, is_registered_for
 from gateway.services.gateway import Gateway
-from gateway.services.passwords import is_recently_verified, verify_md5_credential
+from gateway.services.passwords import (
+    is_recently_verified,
+    upgraded_hash,
+    verify_md5_credential,
+)
 from gateway.services.senders import DELEGATE, ProviderRef, WsAccount, find_ws_account
 from gateway.services.signatures import Sender, check_signature
 from gateway.tiss import codes
@@ -265,9 +269,9 @@ def _authenticate_password(
     stored = account.password_hash if ws_login.usable(account, now) else None
     # A credential verified a moment ago skips the throttle query; anything else is checked
     # against the per-address window first (a throttled address is refused whatever it sends).
-    if stored is not None and not is_recently_verified(stored, header.senha):
-        if ws_login.address_throttled(session, remote_addr, now):
-            stored = None
+    argon2_runs = stored is not None and not is_recently_verified(stored, header.senha)
+    if argon2_runs and ws_login.address_throttled(session, remote_addr, now):
+        stored = None
     # One argon2 verification on every path, so timing tells an unknown login from nothing.
     ok = verify_md5_credential(stored, header.senha)
     if not ok or not (
@@ -285,7 +289,9 @@ def _authenticate_password(
             else "login e senha do prestador (loginSenhaPrestador) não informados"
         )
         raise Rejected(FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED, detail)
-    ws_login.record_success(session, account)
+    ws_login.record_success(
+        session, account, upgraded_hash(stored, header.senha) if argon2_runs else None
+    )
     facts.account = account
     facts.auth_method = PASSWORD
     # A delegate (Secretária/o) has no provider of its own: the sender check picks the one it

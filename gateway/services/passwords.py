@@ -68,5 +68,11 @@ def verify_md5_credential(stored_hash: str | None, md5_of_password: str | None) 
     return ok and stored_hash is not None
 
 
-def needs_rehash(stored_hash: str) -> bool:
-    return _hasher.check_needs_rehash(stored_hash)
+def upgraded_hash(stored_hash: str, md5_of_password: str) -> str | None:
+    """For a credential that has just verified against `stored_hash`: a new hash when the stored
+    one was made with other argon2 parameters than this version's (they rise with new releases of
+    argon2-cffi), so that every account moves to them at its next login; None when it is current.
+    """
+    if not _hasher.check_needs_rehash(stored_hash):
+        return None
+    return hash_md5_credential(md5_of_password)

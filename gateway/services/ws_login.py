@@ -93,8 +93,14 @@ def record_failure(session: Session, failure: LoginFailure, now: datetime) -> No
         )
 
 
-def record_success(session: Session, account: WsAccount) -> None:
-    """A successful login ends a run of failures; written only when there was one, so that the
-    common case costs no write."""
+def record_success(session: Session, account: WsAccount, new_hash: str | None = None) -> None:
+    """A successful login ends a run of failures, and stores the credential's hash made again
+    with current parameters when there is one (passwords.upgraded_hash); written only then, so
+    that the common case costs no write."""
+    values = {}
     if account.failed_attempts:
-        session.execute(update(Account).where(Account.id == account.id).values(failed_attempts=0))
+        values["failed_attempts"] = 0
+    if new_hash is not None:
+        values["password_hash"] = new_hash
+    if values:
+        session.execute(update(Account).where(Account.id == account.id).values(**values))

@@ -13,7 +13,7 @@ from gateway.services.accounts.access_log import Origin
 from gateway.services.accounts.sessions import CurrentUser, current_user, open_session
 from gateway.services.documents import normalize
 from gateway.services.mail import Mailer
-from gateway.services.passwords import md5_hex, verify_md5_credential
+from gateway.services.passwords import md5_hex, upgraded_hash, verify_md5_credential
 from storage.db import Database
 from storage.models import Account
 
@@ -61,10 +61,13 @@ def login(
         account is not None and account.active and not policy.is_locked(account.locked_until, now)
     )
     # One argon2 verification whatever the case, so timing tells nothing about the login.
-    ok = verify_md5_credential(account.password_hash if usable else None, md5_hex(password or ""))
+    typed = md5_hex(password or "")
+    ok = verify_md5_credential(account.password_hash if usable else None, typed)
     with db.transaction() as session:
         if ok:
-            return _succeed(session, account, now, origin)
+            return _succeed(
+                session, account, now, origin, upgraded_hash(account.password_hash, typed)
+            )
         locked_now = None
         if usable:
             locked_now = _count_failure(session, account, now, origin)
@@ -102,13 +105,14 @@ def _tell_owner(mailer: Mailer, account: Account) -> None:
         log.exception("could not tell %s about the lock", account.login)
 
 
-def _succeed(session: Session, account: Account, now: datetime, origin: Origin) -> LoggedIn:
+def _succeed(
+    session: Session, account: Account, now: datetime, origin: Origin, new_hash: str | None
+) -> LoggedIn:
     previous, failures = account.last_login_at, account.failed_attempts or 0
-    session.execute(
-        update(Account)
-        .where(Account.id == account.id)
-        .values(failed_attempts=0, locked_until=None, last_login_at=now)
-    )
+    values = {"failed_attempts": 0, "locked_until": None, "last_login_at": now}
+    if new_hash is not None:  # the same password, hashed with current parameters
+        values["password_hash"] = new_hash
+    session.execute(update(Account).where(Account.id == account.id).values(**values))
     token = open_session(session, account.id, now, origin)
     access_log.record(session, "login_ok", now, origin, account_id=account.id)
     return LoggedIn(current_user(account, now), token, previous, failures)

@@ -13,7 +13,12 @@ from sqlalchemy import select, update
 
 from gateway.services.accounts import policy
 from gateway.services.backoffice.errors import BackOfficeError, ErrorKind
-from gateway.services.passwords import hash_password, md5_hex, verify_md5_credential
+from gateway.services.passwords import (
+    hash_password,
+    md5_hex,
+    upgraded_hash,
+    verify_md5_credential,
+)
 from storage.db import Database
 from storage.models import Account
 
@@ -96,16 +101,17 @@ def authenticate_staff(
         account is not None and account.active and not policy.is_locked(account.locked_until, now)
     )
     stored = account.password_hash if usable else None
-    ok = verify_md5_credential(stored, md5_hex(password or ""))
+    typed = md5_hex(password or "")
+    ok = verify_md5_credential(stored, typed)
     if account is None or not account.active:
         raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)
-    if ok and _needs_update(account, now):
+    new_hash = upgraded_hash(stored, typed) if ok else None
+    if ok and (new_hash is not None or _needs_update(account, now)):
+        values = {"failed_attempts": 0, "locked_until": None, "last_login_at": now}
+        if new_hash is not None:  # the same password, hashed with current parameters
+            values["password_hash"] = new_hash
         with db.transaction() as session:
-            session.execute(
-                update(Account)
-                .where(Account.id == account.id)
-                .values(failed_attempts=0, locked_until=None, last_login_at=now)
-            )
+            session.execute(update(Account).where(Account.id == account.id).values(**values))
     elif not ok and usable:
         with db.transaction() as session:
             _count_failure(session, account.id, now)
