@@ -396,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     except DBAPIError as exc:
         # Unreachable server, wrong credentials, a schema never created: the driver's first line.
-        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig)
+        lines = str(exc.orig).strip().splitlines()
+        reason = lines[0] if lines else type(exc.orig).__name__
         print(
             f"tiss-gateway: database error: {reason} (is the server up, and has "
             "`tiss-gateway db upgrade` been run?)",
