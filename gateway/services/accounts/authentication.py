@@ -109,10 +109,9 @@ def _succeed(
     session: Session, account: Account, now: datetime, origin: Origin, new_hash: str | None
 ) -> LoggedIn:
     previous, failures = account.last_login_at, account.failed_attempts or 0
-    values = {"failed_attempts": 0, "locked_until": None, "last_login_at": now}
-    if new_hash is not None:  # the same password, hashed with current parameters
-        values["password_hash"] = new_hash
-    session.execute(update(Account).where(Account.id == account.id).values(**values))
+    session.execute(
+        update(Account).where(Account.id == account.id).values(**policy.after_login(now, new_hash))
+    )
     token = open_session(session, account.id, now, origin)
     access_log.record(session, "login_ok", now, origin, account_id=account.id)
     return LoggedIn(current_user(account, now), token, previous, failures)

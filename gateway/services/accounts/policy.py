@@ -53,5 +53,15 @@ def password_expired(changed_at: datetime, now: datetime) -> bool:
     return now - changed_at > MAX_AGE
 
 
+def after_login(now: datetime, new_hash: str | None) -> dict:
+    """What a successful login writes on its account (portal and back office): failures and any
+    lock cleared, the time, and the password's hash made again with current parameters when
+    there is one (passwords.upgraded_hash)."""
+    values = {"failed_attempts": 0, "locked_until": None, "last_login_at": now}
+    if new_hash is not None:
+        values["password_hash"] = new_hash
+    return values
+
+
 def is_locked(locked_until: datetime | None, now: datetime) -> bool:
     return locked_until is not None and locked_until > now

@@ -107,9 +107,7 @@ def authenticate_staff(
         raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)
     new_hash = upgraded_hash(stored, typed) if ok else None
     if ok and (new_hash is not None or _needs_update(account, now)):
-        values = {"failed_attempts": 0, "locked_until": None, "last_login_at": now}
-        if new_hash is not None:  # the same password, hashed with current parameters
-            values["password_hash"] = new_hash
+        values = policy.after_login(now, new_hash)
         with db.transaction() as session:
             session.execute(update(Account).where(Account.id == account.id).values(**values))
     elif not ok and usable:
