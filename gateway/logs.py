@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 
 from gunicorn import glogging
 
+from gateway.tiss.redaction import ELEMENT as SENHA_ELEMENT
+
 JSON = "json"
 TEXT = "text"
 FORMATS = (JSON, TEXT)
@@ -33,8 +35,7 @@ _SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\n|$)", re.DOTALL)
 # Everything after a senhaPrestador start tag up to its end tag, or to the end of the text when
 # the piece logged was cut before it: a comment or CDATA may come before the password.
 _SENHA = re.compile(
-    r"(<(?:[\w.-]+:)?senhaPrestador\b[^>]*>).*?(?=</(?:[\w.-]+:)?senhaPrestador|\Z)",
-    re.IGNORECASE | re.DOTALL,
+    rf"(<{SENHA_ELEMENT}\b[^>]*>).*?(?=</{SENHA_ELEMENT}|\Z)", re.IGNORECASE | re.DOTALL
 )
 _ARGON2 = re.compile(r"\$argon2(?:id|i|d)\$[^\s'\"]+")
 

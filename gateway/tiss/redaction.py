@@ -10,17 +10,19 @@ import codecs
 import re
 
 MASK = "********"
+# The element's name under any prefix, as a regex fragment (logs.redact uses it too).
+ELEMENT = r"(?:[\w.-]+:)?senhaPrestador"
 
 # The start tag (attribute values may hold '>' or '/'; not a self-closing tag), what a
 # simple-type element can hold (text, CDATA sections, comments, processing instructions), the
 # end tag. Each alternative starts with a character the others cannot, so a file without the
 # end tag fails in linear time.
-_NAME = r"<(?:[\w.-]+:)?senhaPrestador"
+_NAME = rf"<{ELEMENT}"
 _ATTRIBUTES = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
 _PASSWORD = re.compile(
     rf"({_NAME}\b{_ATTRIBUTES}(?<!/)>)"
     r"(?:[^<]|<!\[CDATA\[(?:[^\]]|\](?!\]>))*\]\]>|<!--(?:[^-]|-(?!->))*-->|<\?(?:[^?]|\?(?!>))*\?>)*"
-    r"(</(?:[\w.-]+:)?senhaPrestador\s*>)"
+    rf"(</{ELEMENT}\s*>)"
 )
 _START_TAG = re.compile(rf"{_NAME}(?=[\s/>])")
 _EMPTY_ELEMENT = re.compile(rf"{_NAME}\b{_ATTRIBUTES}/>")
