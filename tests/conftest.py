@@ -18,9 +18,11 @@ from gateway.config import Settings
 from gateway.services import schema_sets
 from gateway.services.admin import add_provider, set_operator
 from gateway.services.gateway import Gateway
+from gateway.tiss.signatures import TrustStore
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base
+from tests.pki import Pki
 from tests.tissclient import Provider
 
 SHARED_TISS = Path(__file__).resolve().parents[2] / "shared" / "tiss"
@@ -99,6 +101,18 @@ def make_settings(database_url: str, tmp_path: Path, **overrides) -> Settings:
     values = dict(database_url=database_url, registro_ans=None, var_dir=tmp_path)
     values.update(overrides)
     return Settings(**values)
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    """A test PKI (tests/pki.py), one per test module."""
+    return Pki()
+
+
+@pytest.fixture(scope="module")
+def trust(pki) -> TrustStore:
+    """The gateway's trust store for that PKI: its root and the root's CRL."""
+    return TrustStore.from_bytes(pki.root.cert_pem, [pki.root_crl])
 
 
 @pytest.fixture

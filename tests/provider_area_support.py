@@ -28,6 +28,18 @@ def lot_file(provider, numero: str, count: int = 2, guide_type: str = "guiaSP-SA
     return etree.tostring(mensagem_tiss(lot), encoding="ISO-8859-1", xml_declaration=True)
 
 
+def open_protocol(client) -> str:
+    """A new protocol of typed Guias de Consulta (Digitação de Guias): the address of its page."""
+    response = ps.post(
+        client,
+        f"{AREA}/digitacao/novo",
+        {"guide_type": "guiaConsulta"},
+        token_from=f"{AREA}/digitacao",
+    )
+    assert response.status_code == 302
+    return response.headers["Location"]
+
+
 def upload(client, data: bytes, name: str = "lote.xml"):
     return ps.post(
         client,

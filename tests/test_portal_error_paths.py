@@ -463,14 +463,6 @@ def typist(client, gw):
     return client
 
 
-def open_protocol(client) -> str:
-    response = ps.post(
-        client, f"{AREA}/digitacao/novo", {"guide_type": "guiaConsulta"}, token_from=f"{AREA}/"
-    )
-    assert response.status_code == 302
-    return response.headers["Location"]
-
-
 def typed_guide(client, protocol_url: str, **changes) -> None:
     saved = ps.post(client, f"{protocol_url}/guias/nova", dict(GUIDE, **changes))
     assert saved.status_code == 302, ps.text(saved)[-800:]
@@ -491,10 +483,10 @@ def test_a_guide_type_that_cannot_be_typed_opens_no_protocol(typist, gw):
 
 
 def test_a_guide_of_another_protocol_or_none_is_not_found(typist, gw):
-    first = open_protocol(typist)
+    first = pa.open_protocol(typist)
     typed_guide(typist, first)
     ps.post(typist, f"{first}/finalizar", {}, token_from=first)
-    second = open_protocol(typist)
+    second = pa.open_protocol(typist)
     assert second != first
     with gw.db.reading() as session:
         guide = session.scalar(select(TypedGuide.id))
@@ -506,7 +498,7 @@ def test_a_guide_of_another_protocol_or_none_is_not_found(typist, gw):
 
 
 def test_correcting_a_guide_that_does_not_exist_writes_nothing(typist, gw):
-    protocol_url = open_protocol(typist)
+    protocol_url = pa.open_protocol(typist)
     typed_guide(typist, protocol_url)
     with gw.db.reading() as session:
         guide = session.scalar(select(TypedGuide.id))
@@ -522,7 +514,7 @@ def test_correcting_a_guide_that_does_not_exist_writes_nothing(typist, gw):
 
 
 def test_removing_a_guide_that_does_not_exist_is_not_found(typist, gw):
-    protocol_url = open_protocol(typist)
+    protocol_url = pa.open_protocol(typist)
     typed_guide(typist, protocol_url)
     with gw.db.reading() as session:
         guide = session.scalar(select(TypedGuide.id))
@@ -534,7 +526,7 @@ def test_removing_a_guide_that_does_not_exist_is_not_found(typist, gw):
 
 
 def test_finishing_another_providers_protocol_is_not_found(typist, gw):
-    protocol_url = open_protocol(typist)
+    protocol_url = pa.open_protocol(typist)
     typed_guide(typist, protocol_url)
     ps.logout(typist)
     ps.login(typist, PROVIDER_B.cnpj, PROVIDER_B.password)
@@ -544,7 +536,7 @@ def test_finishing_another_providers_protocol_is_not_found(typist, gw):
 
 
 def test_only_a_finished_protocol_is_reopened(typist, gw):
-    protocol_url = open_protocol(typist)
+    protocol_url = pa.open_protocol(typist)
     response = ps.post(typist, f"{protocol_url}/reabrir", {}, token_from=protocol_url)
     page = shown_after(typist, response)
     assert "Só um protocolo finalizado e não enviado é reaberto." in page
@@ -553,7 +545,7 @@ def test_only_a_finished_protocol_is_reopened(typist, gw):
 
 
 def test_a_protocol_still_being_typed_is_not_sent(typist, gw):
-    protocol_url = open_protocol(typist)
+    protocol_url = pa.open_protocol(typist)
     typed_guide(typist, protocol_url)
     response = ps.post(typist, f"{protocol_url}/enviar", {}, token_from=protocol_url)
     assert "Finalize a digitação antes de enviar." in shown_after(typist, response)
@@ -562,7 +554,7 @@ def test_a_protocol_still_being_typed_is_not_sent(typist, gw):
 
 
 def test_a_guide_no_longer_valid_stops_the_sending_with_its_number(typist, gw):
-    protocol_url = open_protocol(typist)
+    protocol_url = pa.open_protocol(typist)
     typed_guide(typist, protocol_url)
     ps.post(typist, f"{protocol_url}/finalizar", {}, token_from=protocol_url)
     # As if the CBO table had dropped the code after the guide was typed and finished.
@@ -582,7 +574,7 @@ def test_a_provider_known_by_its_cpf_sends_typed_guides_and_prints_its_cpf(clien
         gw.db, cpf=DOCTOR_CPF, code="PRESTCPF", name="Dr. Paulo Autônomo", password=DOCTOR_PASSWORD
     )
     assert ps.login(client, DOCTOR_CPF, DOCTOR_PASSWORD).status_code == 302
-    protocol_url = open_protocol(client)
+    protocol_url = pa.open_protocol(client)
     typed_guide(client, protocol_url)
     ps.post(client, f"{protocol_url}/finalizar", {}, token_from=protocol_url)
     sent = ps.post(client, f"{protocol_url}/enviar", {}, token_from=protocol_url)

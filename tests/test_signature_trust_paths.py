@@ -44,16 +44,6 @@ SHA256_WITH_RSA = bytes.fromhex("06092a864886f70d01010b")  # the OIDs, as DER
 SHA1_WITH_RSA = bytes.fromhex("06092a864886f70d010105")
 
 
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki()
-
-
-@pytest.fixture(scope="module")
-def trust(pki) -> TrustStore:
-    return TrustStore.from_bytes(pki.root.cert_pem, [pki.root_crl])
-
-
 def key_usage(*names: str) -> x509.KeyUsage:
     return x509.KeyUsage(**{usage: usage in names for usage in KEY_USAGES})
 

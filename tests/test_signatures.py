@@ -36,11 +36,6 @@ PF = Provider(cnpj="", code="PRESTPF", name="Médica PF", password="Senha@PF789"
 
 
 @pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki()
-
-
-@pytest.fixture(scope="module")
 def trust_files(pki, tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("trust")
     (folder / "crls").mkdir()

@@ -31,18 +31,8 @@ from gateway.tiss.signatures import (
 )
 from gateway.tiss.signatures.elements import NS
 from tests.conftest import PROVIDER_A, REGISTRO_ANS
-from tests.pki import DAY, Issued, Pki, make_crl, make_holder, sign_as_provider
+from tests.pki import DAY, Issued, make_crl, make_holder, sign_as_provider
 from tests.tissclient import assert_official, envelope, leaf_md5, sample_lot
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki()
-
-
-@pytest.fixture(scope="module")
-def trust(pki) -> TrustStore:
-    return TrustStore.from_bytes(pki.root.cert_pem, [pki.root_crl])
 
 
 def lot(version="4.03.00") -> etree._Element:

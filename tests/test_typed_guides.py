@@ -150,20 +150,9 @@ def typist(client, gw):
     return client
 
 
-def open_protocol(client) -> str:
-    response = ps.post(
-        client,
-        f"{AREA}/digitacao/novo",
-        {"guide_type": "guiaConsulta"},
-        token_from=f"{AREA}/digitacao",
-    )
-    assert response.status_code == 302
-    return response.headers["Location"]
-
-
 def test_typed_guides_become_a_protocol(typist, gw):
-    protocol_url = open_protocol(typist)
-    assert open_protocol(typist) == protocol_url  # the open one is continued
+    protocol_url = pa.open_protocol(typist)
+    assert pa.open_protocol(typist) == protocol_url  # the open one is continued
     assert "Já existe um protocolo aberto" in ps.text(typist.get(protocol_url))
     new = f"{protocol_url}/guias/nova"
     form = ps.text(typist.get(new))
@@ -217,7 +206,7 @@ def test_typed_guides_become_a_protocol(typist, gw):
 
 
 def test_reopen_edit_and_remove(typist, gw):
-    protocol_url = open_protocol(typist)
+    protocol_url = pa.open_protocol(typist)
     typed_id = int(protocol_url.rsplit("/", 1)[1])
     ps.post(typist, f"{protocol_url}/guias/nova", GUIDE)
     assert "Digite ao menos" not in ps.text(typist.get(protocol_url))
@@ -237,7 +226,7 @@ def test_reopen_edit_and_remove(typist, gw):
 
 def test_a_lot_holds_at_most_the_standards_guides(typist, gw, monkeypatch):
     monkeypatch.setattr(typing, "MAX_GUIDES_PER_LOT", 1)
-    protocol_url = open_protocol(typist)
+    protocol_url = pa.open_protocol(typist)
     ps.post(typist, f"{protocol_url}/guias/nova", GUIDE)
     second = ps.post(
         typist, f"{protocol_url}/guias/nova", dict(GUIDE, numero_guia_prestador="C0009")
