@@ -185,6 +185,23 @@ def make_delegate(
     """A Secretária/o account with an accepted delegation of `roles` from the provider whose
     account logs in with `provider_cnpj`, made by the use cases; returns the delegate's id."""
     from gateway.services.accounts import delegation
+
+    delegate, invitation = invite_delegate(gw, provider_cnpj, roles, cpf=cpf, email=email)
+    delegation.respond(gw.db, delegate, invitation, True, None, now())
+    return delegate
+
+
+def invite_delegate(
+    gw,
+    provider_cnpj: str,
+    roles: list[str],
+    *,
+    cpf: str = DELEGATE_CPF,
+    email: str = DELEGATE_EMAIL,
+) -> tuple[int, int]:
+    """A Secretária/o account invited for `roles` by the provider whose account logs in with
+    `provider_cnpj`, not yet answered: (the delegate's id, the invitation's id)."""
+    from gateway.services.accounts import delegation
     from gateway.services.accounts import registration as accounts
 
     moment = now()
@@ -202,5 +219,4 @@ def make_delegate(
         provider_account = session.scalar(select(Account).where(Account.login == provider_cnpj))
         inviter, provider_id = provider_account.id, provider_account.provider_id
     invitation = delegation.invite(gw.db, inviter, provider_id, email, roles, moment)
-    delegation.respond(gw.db, delegate, invitation, True, None, moment)
-    return delegate
+    return delegate, invitation

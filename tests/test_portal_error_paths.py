@@ -15,8 +15,6 @@ from werkzeug.test import Client
 from gateway.app import build_app
 from gateway.config import ConfigError
 from gateway.services import typed_guides as typing
-from gateway.services.accounts import delegation
-from gateway.services.accounts import registration as accounts
 from gateway.services.admin import add_provider
 from gateway.services.credentialing import documents, queue, registration, steps
 from gateway.services.gateway import Gateway
@@ -241,25 +239,7 @@ def provider_id(gw, cnpj: str) -> int:
 
 def invited_delegate(gw) -> int:
     """A Secretária/o account invited by PROVIDER_A, not yet answered; returns the invitation."""
-    form = {
-        "cpf": ps.DELEGATE_CPF,
-        "email": ps.DELEGATE_EMAIL,
-        "email_confirm": ps.DELEGATE_EMAIL,
-        "name": "Ana Secretária",
-        "password": ps.DELEGATE_PASSWORD,
-        "password_confirm": ps.DELEGATE_PASSWORD,
-        "terms": "on",
-    }
-    accounts.register_delegate(gw.db, form, ps.now(), ps.ORIGIN)
-    inviter = ps.account_id(gw, PROVIDER_A.cnpj)
-    return delegation.invite(
-        gw.db,
-        inviter,
-        provider_id(gw, PROVIDER_A.cnpj),
-        ps.DELEGATE_EMAIL,
-        ["faturamento"],
-        ps.now(),
-    )
+    return ps.invite_delegate(gw, PROVIDER_A.cnpj, ["faturamento"])[1]
 
 
 def delegation_status(gw, delegation_id: int) -> str:
