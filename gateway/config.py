@@ -116,7 +116,9 @@ class Settings:
                 raise ConfigError(f"TISS_ACCEPTED_VERSIONS: {v!r} is not a version like 4.03.00")
         registro = os.environ.get("TISS_REGISTRO_ANS") or None
         if registro is not None and not is_digits(registro, 6):
-            raise ConfigError("TISS_REGISTRO_ANS must be the operator's 6-digit ANS registration")
+            raise ConfigError(
+                f"TISS_REGISTRO_ANS must be the operator's 6-digit ANS registration, not {registro!r}"
+            )
         return cls(
             database_url=os.environ.get("TISS_DATABASE_URL")
             or f"sqlite:///{(var_dir / 'tiss-gateway.db').as_posix()}",

@@ -151,7 +151,7 @@ def test_a_boolean_setting_reads_the_english_and_portuguese_words_for_false(monk
         (
             "TISS_REGISTRO_ANS",
             "12345",
-            "TISS_REGISTRO_ANS must be the operator's 6-digit ANS registration",
+            "TISS_REGISTRO_ANS must be the operator's 6-digit ANS registration, not '12345'",
         ),
     ],
 )
