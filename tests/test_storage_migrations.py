@@ -5,6 +5,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
 from storage.migrate import alembic_config, upgrade
@@ -60,6 +61,38 @@ def test_redundant_indexes_go_and_come_back_with_their_migration(empty_database)
     command.downgrade(alembic_config(empty_database), "0008")
     for table, index in DROPPED_IN_0009.items():
         assert index in index_names(empty_database, table)
+
+    upgrade(empty_database)
+    assert differences(empty_database) == []
+
+
+def _revisions() -> list[str]:
+    """Every revision, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_every_migration_goes_down_and_up_again_and_base_leaves_no_table(empty_database):
+    """A rolling upgrade that has to be undone runs the downgrades (deploy/README.md): each must
+    run on the schema its own upgrade left, and together they must take everything away."""
+    config = alembic_config(empty_database)
+    revisions = _revisions()
+    upgrade(empty_database)
+    for revision, previous in zip(
+        reversed(revisions), [*reversed(revisions[:-1]), "base"], strict=True
+    ):
+        command.downgrade(config, previous)
+        command.upgrade(config, revision)  # and up again from there
+        command.downgrade(config, previous)
+    assert table_names(empty_database) <= {"alembic_version"}
 
     upgrade(empty_database)
     assert differences(empty_database) == []
