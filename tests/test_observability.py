@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from urllib.parse import quote
@@ -14,7 +15,14 @@ from sqlalchemy import select
 from werkzeug.test import Client
 
 from gateway.app import build_app
-from gateway.logs import JsonFormatter, RequestIdFilter, logging_config, redact
+from gateway.logs import (
+    JsonFormatter,
+    RequestIdFilter,
+    bind_request_id,
+    logging_config,
+    redact,
+    unbind_request_id,
+)
 from gateway.services.beneficiaries import BeneficiaryData, upsert_beneficiaries
 from gateway.services.client_certificates import add_certificate
 from gateway.services.inbound import Principal
@@ -273,3 +281,38 @@ def test_readiness_fails_without_the_database(gw):
     answer = Client(build_app(broken)).get("/readyz")
     assert answer.status_code == 503
     assert answer.get_json()["database"] == "unreachable"
+
+
+SECRET_MD5 = "0cc175b9c0f1b6a8"
+
+
+def _failed_record(formatter: logging.Formatter) -> str:
+    """A line as either format writes it for a failure whose message, exception and extra field
+    each quote the password (as a driver's error quotes a statement's parameters)."""
+    piece = f"<ans:senhaPrestador>{SECRET_MD5}</ans:senhaPrestador>"
+    try:
+        raise RuntimeError(f"could not store {piece}")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "gateway.test", logging.ERROR, __file__, 1, "failed on %s", (piece,), sys.exc_info()
+        )
+    record.fragment = piece  # as `extra={"fragment": ...}` sets it
+    token = bind_request_id("req-123")
+    try:
+        RequestIdFilter().filter(record)  # the handler's filter, while the request is handled
+        return formatter.format(record)
+    finally:
+        unbind_request_id(token)
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_both_log_formats_hide_the_password_in_message_exception_and_fields(fmt):
+    formatter = logging_config(fmt)["formatters"]["tiss"]["()"]()
+    line = _failed_record(formatter)
+    assert SECRET_MD5 not in line
+    assert "req-123" in line and "RuntimeError: could not store" in line
+    if fmt == "json":
+        entry = json.loads(line)
+        assert entry["request_id"] == "req-123"
+        assert entry["fragment"] == "<ans:senhaPrestador>***</ans:senhaPrestador>"
+        assert "Traceback" in entry["exception"]
