@@ -370,3 +370,20 @@ def test_gateway_behind_nginx_answers_a_lot_over_tls(tmp_path, gateway_db):
     assert answered and answered[0]["request_id"] == request_id
     assert answered[0]["outcome"] == "accepted"
     assert PROVIDER_A.senha_md5 not in gw_log.read_text()
+
+
+def test_brazils_zone_is_known_on_a_host_without_the_systems_zoneinfo():
+    """A minimal host or image may have no /usr/share/zoneinfo: the gateway must still start and
+    date its answers in Brazil's zone (the pinned tzdata package is zoneinfo's fallback)."""
+    code = (
+        "import zoneinfo; assert zoneinfo.TZPATH == (), zoneinfo.TZPATH\n"
+        "from datetime import datetime, UTC\n"
+        "from gateway.services.gateway import BRAZIL\n"
+        "print(datetime(2026, 11, 22, 12, tzinfo=UTC).astimezone(BRAZIL).isoformat())"
+    )
+    env = dict(os.environ, PYTHONTZPATH="")  # empty: zoneinfo searches no system folder
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2026-11-22T09:00:00-03:00"
