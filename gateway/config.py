@@ -117,7 +117,8 @@ class Settings:
         registro = os.environ.get("TISS_REGISTRO_ANS") or None
         if registro is not None and not is_digits(registro, 6):
             raise ConfigError(
-                f"TISS_REGISTRO_ANS must be the operator's 6-digit ANS registration, not {registro!r}"
+                "TISS_REGISTRO_ANS must be the operator's 6-digit ANS registration, "
+                f"not {registro!r}"
             )
         return cls(
             database_url=os.environ.get("TISS_DATABASE_URL")
