@@ -4,6 +4,7 @@ import hmac
 
 from flask import Flask, Response, abort, jsonify, request
 from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
 
 from gateway import metrics, resources
 from gateway.portal import init_portal
@@ -28,11 +29,16 @@ def create_web_app(gw: Gateway) -> Flask:
             abort(404)
         return version
 
-    @app.get("/tiss/<slug>/<service>", strict_slashes=False)
+    @app.route("/tiss/<slug>/<service>", methods=["GET", "POST"], strict_slashes=False)
     def wsdl(slug: str, service: str):
+        if request.method == "POST" or service not in SERVICES:
+            # A POST reaches Flask only when the router found no such service (gateway.app).
+            return Response(
+                f"404 serviço TISS desconhecido: {service}; serviços: {', '.join(SERVICES)}\n",
+                status=404,
+                mimetype="text/plain",
+            )
         version = served_version(slug)
-        if service not in SERVICES:
-            abort(404)
         if "wsdl" not in {k.lower() for k in request.args}:
             return Response(
                 f"{service} {version}: envie mensagens SOAP 1.1 por POST; WSDL em ?wsdl\n",
@@ -116,8 +122,39 @@ def create_web_app(gw: Gateway) -> Flask:
         return jsonify(service="tiss-gateway", registroANS=gw.registro_ans(), endpoints=endpoints)
 
     # The provider portal (credentialing, accounts, the staff's queue) under /portal/.
-    init_portal(app, gw)
+    portal_error_page = init_portal(app, gw)
+    _error_pages(app, portal_error_page)
     return app
+
+
+# What a client that mistyped a URL or method, or met a failure, reads outside the portal: plain
+# Portuguese text, not Werkzeug's English HTML page.
+_PLAIN_ERRORS = {
+    404: "não encontrado: {path} (os serviços e suas URLs estão em /)",
+    405: "método {method} não permitido em {path}; use {allowed}",
+    500: "erro inesperado no servidor; tente novamente mais tarde",
+}
+
+
+def _error_pages(app: Flask, portal_error_page) -> None:
+    """404 and 405 of the router (no blueprint's handler sees them) and any 500, everywhere: the
+    portal's own page under /portal, plain text elsewhere. 500s are logged by Flask first."""
+
+    def handle(exc: HTTPException):
+        if request.path == "/portal" or request.path.startswith("/portal/"):
+            response = portal_error_page(exc.code)
+        else:
+            allowed = ", ".join(getattr(exc, "valid_methods", None) or ())
+            text_ = _PLAIN_ERRORS[exc.code].format(
+                path=request.path, method=request.method, allowed=allowed
+            )
+            response = Response(f"{exc.code} {text_}\n", status=exc.code, mimetype="text/plain")
+        if exc.code == 405:
+            response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+        return response
+
+    for code in _PLAIN_ERRORS:
+        app.register_error_handler(code, handle)
 
 
 def _schema_state(gw: Gateway) -> dict[str, str]:

@@ -2,12 +2,24 @@
 self-registration, the candidate's area, the operator staff's queue, and account security.
 Mounted under /portal/ on the same WSGI application as the SOAP services."""
 
+import functools
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
-from flask import Blueprint, Flask, flash, g, render_template, request, session
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    flash,
+    g,
+    make_response,
+    render_template,
+    request,
+    session,
+)
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -22,7 +34,9 @@ log = logging.getLogger(__name__)
 SESSION_KEY = "sid"
 
 
-def init_portal(app: Flask, gw: Gateway) -> None:
+def init_portal(app: Flask, gw: Gateway) -> Callable[[int], Response]:
+    """Mount the portal on `app`; returns what renders its error page for a status (404, 405,
+    500), which the application uses for every path under /portal."""
     settings = gw.settings.portal
     app.config.update(
         SECRET_KEY=settings.secret_key or _generated_key(gw.settings.var_dir),
@@ -52,6 +66,7 @@ def init_portal(app: Flask, gw: Gateway) -> None:
     _hooks(root, portal, csrf)
     filters.register(app, gw)
     app.register_blueprint(root)
+    return functools.partial(_error_page, portal)
 
 
 def _generated_key(var_dir: Path) -> str:
@@ -79,33 +94,9 @@ def _hooks(root: Blueprint, portal: context.Portal, csrf: CSRFProtect) -> None:
         if request.endpoint == "portal.static":
             return  # the stylesheet needs no session (and no database round trip)
         csrf.protect()
-        token = session.get(SESSION_KEY)
-        if not token:
-            return
-        try:
-            g.user = resume(portal.db, token, portal.now(), context.origin())
-        except SessionExpired:
-            g.session_expired = True
-            flash(
-                "Sua sessão foi encerrada após 30 minutos sem atividade. Entre novamente.", "info"
-            )
-        if g.user is None:
-            session.pop(SESSION_KEY, None)
+        _load_user(portal)
 
-    @root.after_request
-    def security_headers(response):
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        )
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # Reset links carry their token in the path: never hand it to another site.
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if g.get("user") is not None or response.mimetype == "text/html":
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    root.after_request(_security_headers)
 
     @root.errorhandler(CSRFError)
     def csrf_error(_exc):
@@ -135,7 +126,57 @@ def _hooks(root: Blueprint, portal: context.Portal, csrf: CSRFProtect) -> None:
             "portal/error.html", title="Acesso não permitido", message=message
         ), 403
 
-    @root.errorhandler(404)
-    def not_found(_exc):
-        message = "A página ou o registro procurado não existe."
-        return render_template("portal/error.html", title="Não encontrado", message=message), 404
+
+def _load_user(portal: context.Portal) -> None:
+    """g.user: the account of the session cookie, or None (an expired session is ended)."""
+    g.user = None
+    token = session.get(SESSION_KEY)
+    if not token:
+        return
+    try:
+        g.user = resume(portal.db, token, portal.now(), context.origin())
+    except SessionExpired:
+        g.session_expired = True
+        flash("Sua sessão foi encerrada após 30 minutos sem atividade. Entre novamente.", "info")
+    if g.user is None:
+        session.pop(SESSION_KEY, None)
+
+
+_ERROR_PAGES = {
+    404: ("Não encontrado", "A página ou o registro procurado não existe."),
+    405: ("Ação não permitida", "Esta página não aceita esse tipo de envio."),
+    500: (
+        "Erro inesperado",
+        "Não foi possível concluir a operação. Tente novamente em alguns minutos; "
+        "se o erro continuar, fale com a operadora.",
+    ),
+}
+
+
+def _error_page(portal: context.Portal, status: int) -> Response:
+    """The portal's page for `status`. A URL no route matched never ran the portal's hooks: the
+    user is loaded here so that the page still shows who is signed in."""
+    if "user" not in g:
+        try:
+            _load_user(portal)
+        except Exception:  # the page that says something failed must not fail itself
+            log.exception("could not load the user for an error page")
+            g.user = None
+    title, message = _ERROR_PAGES[status]
+    page = make_response(render_template("portal/error.html", title=title, message=message), status)
+    return _security_headers(page)  # nor did its after_request hook run
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    )
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Reset links carry their token in the path: never hand it to another site.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if g.get("user") is not None or response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+    return response
