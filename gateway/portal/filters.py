@@ -52,7 +52,8 @@ def format_day(value) -> str:
         return "—"
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
-    return value.strftime("%d/%m/%Y")
+    # Not strftime("%Y"): it writes the year 1 as "1", not "0001".
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
 def pick(source, name: str):

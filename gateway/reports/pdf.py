@@ -50,13 +50,14 @@ def money(value: Decimal | None) -> str:
 
 
 def day(value: date | datetime | None) -> str:
-    return value.strftime("%d/%m/%Y") if value is not None else "—"
+    # Not strftime("%Y"): it writes the year 1 as "1", not "0001".
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}" if value is not None else "—"
 
 
 def iso_day(text: str | None) -> str:
     """A TISS date (AAAA-MM-DD) as DD/MM/AAAA; anything else as it came."""
     try:
-        return date.fromisoformat(text).strftime("%d/%m/%Y") if text else "—"
+        return day(date.fromisoformat(text)) if text else "—"
     except ValueError:
         return text
 

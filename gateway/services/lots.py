@@ -18,6 +18,7 @@ from gateway.services.senders import ProviderRef
 from gateway.tiss import codes
 from gateway.tiss import lote as tiss_lote
 from gateway.tiss.codes import FaultKind
+from gateway.tiss.dates import DateOutOfRange
 from gateway.tiss.namespaces import q
 from gateway.tiss.responses import (
     ProtocolReceipt,
@@ -69,7 +70,14 @@ def receive_lot(
                 codes.TOO_MANY_GUIDES,
                 f"o lote tem {count} guias; o máximo é {tiss_lote.MAX_GUIDES_PER_LOT}",
             )
-        return _receive(ex, tiss_lote.read_lot(lote_el))
+        try:
+            lot = tiss_lote.read_lot(lote_el)
+        except DateOutOfRange as exc:
+            return _lot_error(ex, codes.DATE_INVALID, str(exc))
+        problem = tiss_lote.lot_problem(lot)
+        if problem is not None:
+            return _lot_error(ex, *problem)
+        return _receive(ex, lot)
 
     # Retried once: a concurrent resend of the same lot can win the unique (provider,
     # numeroLote) race; the second try then finds it and answers as a resend.

@@ -18,6 +18,8 @@ from gateway.services.senders import ProviderRef
 from gateway.services.views import find_protocol, guide_view, protocol_view
 from gateway.tiss import codes
 from gateway.tiss import statements as tiss_statements
+from gateway.tiss.codes import DATE_INVALID
+from gateway.tiss.dates import DateOutOfRange
 from gateway.tiss.lote import ODONTO
 from gateway.tiss.requests import StatementRequest, statement_request
 from gateway.tiss.statements import (
@@ -54,7 +56,15 @@ def answer_statement(
 
 
 def _handle(ex: Exchange) -> Answer:
-    request = statement_request(ex.message)
+    try:
+        request = statement_request(ex.message)
+    except DateOutOfRange as exc:
+        reason = str(exc)
+        return ex.reply(
+            lambda h: tiss_statements.demonstrativo_erro(h, DATE_INVALID, reason),
+            codes=[DATE_INVALID],
+            detail=reason,
+        )
     ex.require_own(request.prestador)
     if request.kind == "analise":
         return _analysis(ex, request)

@@ -5,6 +5,7 @@ from datetime import date
 
 from lxml import etree
 
+from gateway.tiss.dates import DateOutOfRange, day_of
 from gateway.tiss.header import CNPJ, CODIGO_PRESTADOR, CPF, Party
 from gateway.tiss.namespaces import ANS
 
@@ -60,8 +61,18 @@ def eligibility_request(message: etree._Element) -> EligibilityRequest:
     return EligibilityRequest(
         prestador=contratado(body.find("ans:dadosPrestador", _NS)),
         numero_carteira=_text(body, "ans:numeroCarteira") or "",
-        validade_carteira=date.fromisoformat(validade) if validade else None,
+        validade_carteira=_validity(validade),
     )
+
+
+def _validity(text: str | None) -> date | None:
+    """The card's validity as the provider informed it. Informative only (the operator's
+    registry decides), so a year no card can have reads as not informed rather than refusing
+    the check; the message keeps it as sent in the archive."""
+    try:
+        return day_of(text) if text else None
+    except DateOutOfRange:
+        return None
 
 
 @dataclass(frozen=True)
@@ -83,16 +94,16 @@ def statement_request(message: etree._Element) -> StatementRequest:
         return StatementRequest(
             kind="pagamento",
             prestador=contratado(pagamento.find("ans:dadosPrestador", _NS)),
-            data_solicitacao=date.fromisoformat(_text(pagamento, "ans:dataSolicitacao")),
+            data_solicitacao=day_of(_text(pagamento, "ans:dataSolicitacao")),
             tipo_demonstrativo=_text(pagamento, "ans:tipoDemonstrativo"),
-            data_pagamento=date.fromisoformat(data_pagamento) if data_pagamento else None,
+            data_pagamento=day_of(data_pagamento) if data_pagamento else None,
             competencia=_text(pagamento, "ans:periodo/ans:competencia"),
         )
     analise = body.find("ans:demonstrativoAnalise", _NS)
     return StatementRequest(
         kind="analise",
         prestador=contratado(analise.find("ans:dadosPrestador", _NS)),
-        data_solicitacao=date.fromisoformat(_text(analise, "ans:dataSolicitacao")),
+        data_solicitacao=day_of(_text(analise, "ans:dataSolicitacao")),
         protocolos=tuple(
             (p.text or "").strip()
             for p in analise.iterfind("ans:protocolos/ans:numeroProtocolo", _NS)
