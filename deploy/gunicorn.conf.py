@@ -4,9 +4,10 @@
 
 Every worker builds its own application (no preload), so database connections are never shared
 across processes; each worker verifies and compiles the schema sets once when it starts, and a
-reload (SIGHUP) starts workers with the code and settings now on disk while the old ones finish
-what they are doing. Environment: TISS_BIND, TISS_WORKERS, TISS_LOG_FORMAT, the TISS_* settings
-of the README, PROMETHEUS_MULTIPROC_DIR (default: a folder under /tmp made at start).
+reload (SIGHUP) starts workers with the code now on disk while the old ones finish what they are
+doing (settings come from the environment the master started with: a change needs a restart).
+Environment: TISS_BIND, TISS_WORKERS, TISS_LOG_FORMAT, the TISS_* settings of the README,
+PROMETHEUS_MULTIPROC_DIR (default: a folder under /tmp made at start).
 """
 
 import gc
@@ -39,7 +40,10 @@ limit_request_field_size = 8190
 accesslog = None
 logger_class = logs.GunicornLogger
 errorlog = "-"
-logconfig_dict = logs.logging_config(os.environ.get("TISS_LOG_FORMAT") or logs.JSON)
+# Read as `tiss-gateway serve` reads it (gateway.config): case and surrounding spaces do not count.
+logconfig_dict = logs.logging_config(
+    (os.environ.get("TISS_LOG_FORMAT") or "").strip().lower() or logs.JSON
+)
 
 # Metrics: each worker writes its values to PROMETHEUS_MULTIPROC_DIR, /metrics adds them up.
 # Set here, in the master, so that workers inherit it before they import prometheus_client.

@@ -21,7 +21,7 @@ class MailSettings:
     def from_env(cls) -> "MailSettings":
         return cls(
             smtp_host=os.environ.get("TISS_SMTP_HOST") or None,
-            smtp_port=_int("TISS_SMTP_PORT", 587),
+            smtp_port=_int("TISS_SMTP_PORT", 587, minimum=1),
             smtp_user=os.environ.get("TISS_SMTP_USER") or None,
             smtp_password=os.environ.get("TISS_SMTP_PASSWORD") or None,
             smtp_starttls=_bool("TISS_SMTP_STARTTLS", True),
@@ -49,6 +49,7 @@ class PortalSettings:
             cookie_secure=_bool("TISS_COOKIE_SECURE", True),
             rate_limit_storage=os.environ.get("TISS_RATE_LIMIT_STORAGE") or "memory://",
             login_rate_limit=os.environ.get("TISS_LOGIN_RATE_LIMIT") or "10 per minute",
-            max_upload_bytes=_int("TISS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+            # 0 or less would refuse every upload.
+            max_upload_bytes=_int("TISS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024),
             mail=MailSettings.from_env(),
         )

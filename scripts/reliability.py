@@ -6,7 +6,7 @@ resent lots answered with their original protocol, nothing lost, nothing duplica
 
 Loopback only, bounded in count and time. Usage (see docs/RELIABILITY.md):
     python scripts/reliability.py --lots 300 --same-lot 8 --status 300 --kill-worker \
-        --restart-postgres --report docs/RELIABILITY.md
+        --restart-postgres
 """
 
 import argparse
@@ -306,7 +306,7 @@ def run(args) -> dict[str, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument(
         "--admin-url",
         default=os.environ.get("TISS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"),

@@ -219,3 +219,22 @@ def test_credentialing_queue(gw, run, tmp_path):
             )
         )
     assert code == "CLIN0042"
+
+
+def test_load_beneficiaries_reads_semicolons_as_the_cli_import_does(gw, run, tmp_path):
+    csv = tmp_path / "planilha.csv"
+    csv.write_text(
+        "numero_carteira;nome;plano;situacao;data_adesao\n"
+        "00012345678911;Maria da Conceição;Plano Ouro;ativo;2020-01-01\n",
+        encoding="utf-8",
+    )
+    assert "1 beneficiário(s) carregado(s)" in run("load_beneficiaries.py", str(csv))
+    with gw.db.reading() as s:
+        assert s.scalar(select(models.Beneficiary.name)) == "Maria da Conceição"
+
+
+def test_load_beneficiaries_names_the_missing_columns_and_exits_1(gw, run, tmp_path):
+    csv = tmp_path / "errado.csv"
+    csv.write_text("carteira,nome\n00012345678911,Maria\n", encoding="utf-8")
+    out = run("load_beneficiaries.py", str(csv), expect=1)
+    assert "faltam as colunas numero_carteira, plano, situacao, data_adesao" in out

@@ -387,3 +387,12 @@ def test_brazils_zone_is_known_on_a_host_without_the_systems_zoneinfo():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "2026-11-22T09:00:00-03:00"
+
+
+def test_gunicorn_configuration_reads_the_log_format_as_serve_does(monkeypatch):
+    """`tiss-gateway serve` takes " TEXT " as text (gateway.config): so must the production
+    configuration, rather than refuse to start."""
+    monkeypatch.setenv("TISS_LOG_FORMAT", " TEXT ")
+    namespace = runpy.run_path(str(GUNICORN_CONF))
+    formatter = namespace["logconfig_dict"]["formatters"]["tiss"]["()"]
+    assert formatter.__name__ == "TextFormatter"

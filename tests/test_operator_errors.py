@@ -142,6 +142,8 @@ def test_a_boolean_setting_reads_the_english_and_portuguese_words_for_false(monk
             "TISS_MAX_MESSAGE_BYTES must be a whole number, not '20MB'",
         ),
         ("TISS_MAX_XML_DEPTH", "6.5", "TISS_MAX_XML_DEPTH must be a whole number, not '6.5'"),
+        ("TISS_SMTP_PORT", "0", "TISS_SMTP_PORT must be at least 1, not 0"),
+        ("TISS_MAX_UPLOAD_BYTES", "-1", "TISS_MAX_UPLOAD_BYTES must be at least 1024, not -1"),
         ("TISS_LOG_FORMAT", "syslog", "TISS_LOG_FORMAT must be json or text, not 'syslog'"),
         (
             "TISS_ACCEPTED_VERSIONS",
