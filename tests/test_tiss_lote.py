@@ -515,7 +515,7 @@ def test_content_digest_is_the_one_lots_were_stored_with():
     lote = lote_of(wire(ws, pretty=True))
     leaves = lote.xpath("descendant::*[not(*)]")
     assert len(leaves) > 50
-    defined = "".join(f"{leaf.tag}\x00{leaf.text or ''}\x01" for leaf in leaves)
+    defined = "".join(f"{leaf.tag}\x00{(leaf.text or '').strip()}\x01" for leaf in leaves)
     assert content_digest(lote) == hashlib.sha256(defined.encode()).hexdigest()
 
 
@@ -534,10 +534,10 @@ def test_content_digest_ignores_the_cabecalho():
         (f".//{q('numeroCarteira')}", "00000000000009"),
         (f".//{q('valorProcedimento')}", "100.11"),
         (f".//{q('nomeProfissional')}", "DRA. JOSE MARIA CAO"),  # accents only
-        (f".//{q('observacao')}", "Paciente com queixa de cefaléia; retorno em 30 dias. "),
+        (f".//{q('observacao')}", "Paciente com queixa de cefaleia; retorno em 30 dias."),
         (f"{q('numeroLote')}", "LOTE43"),
     ],
-    ids=["carteira", "valor", "accents", "trailing-space", "numeroLote"],
+    ids=["carteira", "valor", "accents", "one-letter", "numeroLote"],
 )
 def test_content_digest_changes_when_one_field_changes(path, new):
     base = samples.lote_guias_ws(make_lot(MIXED))
@@ -546,6 +546,15 @@ def test_content_digest_changes_when_one_field_changes(path, new):
     assert el.text != new
     el.text = new
     assert read_lot(lote_of(base)).content_digest != read_lot(lote_of(changed)).content_digest
+
+
+def test_content_digest_ignores_spaces_around_a_value():
+    """Values are stored trimmed: a resend that only pads one is the same lot, not 5053."""
+    base = samples.lote_guias_ws(make_lot(MIXED))
+    padded = samples.lote_guias_ws(make_lot(MIXED))
+    el = lote_of(padded).findall(f".//{q('observacao')}")[-1]
+    el.text = f"  {el.text}\n"
+    assert read_lot(lote_of(base)).content_digest == read_lot(lote_of(padded)).content_digest
 
 
 def test_content_digest_separates_fields():
