@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Mapping
 
 _NOT_A_DIGIT = re.compile(r"[^0-9]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def digits_only(text: str | None) -> str:
@@ -53,6 +54,11 @@ class FieldReader:
         if not value:
             if required:
                 self.fail(name, "campo obrigatório")
+            return None
+        # Invisible control characters (a NUL, an escape copied with the text): PostgreSQL
+        # refuses a NUL, and XML cannot carry most of them. Line breaks and tabs are spaces by now.
+        if _CONTROL.search(value):
+            self.fail(name, "remova os caracteres invisíveis (de controle) do texto")
             return None
         if len(value) > max_len:
             self.fail(name, f"no máximo {max_len} caracteres")

@@ -18,7 +18,9 @@ XML = "text/xml; charset=utf-8"
 
 def create_web_app(gw: Gateway) -> Flask:
     app = Flask("gateway")
-    app.config["MAX_CONTENT_LENGTH"] = gw.settings.max_message_bytes
+    # The whole request body: an uploaded file of exactly the message limit comes with the form's
+    # boundaries and CSRF token around it, and the views check the file's own size.
+    app.config["MAX_CONTENT_LENGTH"] = gw.settings.max_message_bytes + 64 * 1024
 
     def base_url() -> str:
         return gw.settings.public_url or request.host_url.rstrip("/")

@@ -61,12 +61,20 @@ def upload_lot_file(
 
 
 def clean_file_name(name: str | None) -> str | None:
-    """The base name a browser sent, without folders or control characters, at most 200."""
+    """The base name a browser sent, without folders or control characters, at most 200
+    characters: a longer name loses the end of its stem, never its extension."""
     if not name:
         return None
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(c for c in base if c.isprintable()).strip()
-    return base[:200] or None
+    if len(base) > _MAX_NAME:
+        stem, dot, extension = base.rpartition(".")
+        if dot and stem and len(extension) <= 10:
+            return stem[: _MAX_NAME - len(extension) - 1] + dot + extension
+    return base[:_MAX_NAME] or None
+
+
+_MAX_NAME = 200
 
 
 def occurrences(answer: Answer) -> tuple[str, ...]:

@@ -7,10 +7,11 @@ are not part of the message; the portal only shows 7 and 10 for reference.
 """
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lxml import etree
 
@@ -86,6 +87,9 @@ class GuideInvalid(InvalidInput):
     """What is wrong with a typed guide, by form field, in Portuguese."""
 
 
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
 def _latin1(text: str) -> bool:
     try:
         text.encode("iso-8859-1")
@@ -102,7 +106,11 @@ class _Reader(FieldReader):
         self.domain = domain
 
     def text(self, name: str, max_len: int = 200, *, required: bool = True) -> str | None:
+        # Full-width letters and digits (some keyboards, text copied from PDFs) as the ASCII ones
+        # they look like, as digits_only reads them.
         value = super().text(name, max_len, required=required)
+        if value is not None:
+            value = value.translate(_FULL_WIDTH)
         # The hash is computed over ISO-8859-1: a character outside it cannot be sent.
         if value is not None and not _latin1(value):
             self.fail(name, "use apenas letras, números e sinais comuns (sem emojis)")
@@ -141,21 +149,34 @@ class _Reader(FieldReader):
         return value
 
     def money(self, name: str) -> Decimal | None:
-        raw = (self.data.get(name) or "").strip().replace("R$", "").replace(" ", "")
-        if "," in raw:  # Brazilian writing: 1.234,56
+        raw = unicodedata.normalize("NFKC", self.data.get(name) or "")
+        raw = "".join(raw.replace("R$", "").split())
+        if raw.startswith("-"):
+            self.fail(name, "o valor deve ser maior que zero")
+            return None
+        if _THOUSANDS.fullmatch(raw) or _COMMA_DECIMAL.fullmatch(raw):  # 1.234,56 / 1.000 / 150,5
             raw = raw.replace(".", "").replace(",", ".")
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
+        elif not _DOT_DECIMAL.fullmatch(raw):  # 1234.56 is read too; 1e5, 1_000, NaN are not
             self.fail(name, "informe o valor em reais, por exemplo 150,00")
             return None
-        if not value.is_finite() or value <= 0 or value > MAX_VALUE:
+        value = Decimal(raw.rstrip("."))
+        if value <= 0:
             self.fail(name, "o valor deve ser maior que zero")
+            return None
+        if value > MAX_VALUE:
+            self.fail(name, "o valor máximo é R$ 99.999.999,99")
             return None
         if value != value.quantize(Decimal("0.01")):
             self.fail(name, "no máximo duas casas decimais")
             return None
         return value.quantize(Decimal("0.01"))
+
+
+# How a clerk writes reais. A dot followed by three digits is a thousands separator (1.000 is one
+# thousand reais, not R$ 1,00); a dot with one or two digits after it is a decimal point.
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?")
+_COMMA_DECIMAL = re.compile(r"[0-9]+(?:,[0-9]*)?")
+_DOT_DECIMAL = re.compile(r"[0-9]+\.[0-9]{1,2}")
 
 
 def read_consulta(

@@ -73,7 +73,7 @@ def parse_untrusted(data: bytes, limits: XmlLimits = XmlLimits()) -> ParsedXml:
     try:
         tree = etree.ElementTree(etree.fromstring(data, _parser()))
     except etree.XMLSyntaxError as exc:
-        raise UnsafeXml(f"XML malformado: {exc.msg}") from None
+        raise UnsafeXml(f"XML malformado: {_syntax_error(exc)}") from None
     except (ValueError, LookupError) as exc:  # unknown or lying encoding declarations
         raise UnsafeXml(f"XML ilegível: {exc}") from None
     docinfo = tree.docinfo
@@ -85,6 +85,27 @@ def parse_untrusted(data: bytes, limits: XmlLimits = XmlLimits()) -> ParsedXml:
     if _deeper_than(root, limits.max_depth):
         raise UnsafeXml(f"aninhamento de elementos acima de {limits.max_depth} níveis")
     return ParsedXml(root=root, declared_encoding=(docinfo.encoding or "UTF-8").upper())
+
+
+# libxml2's commonest complaints, in the providers' language (its own text is English).
+_SYNTAX_ERRORS = {
+    etree.ErrorTypes.ERR_DOCUMENT_EMPTY: "o arquivo não começa com XML (é outro tipo de arquivo?)",
+    etree.ErrorTypes.ERR_INVALID_ENCODING: (
+        "caracteres que não existem na codificação declarada (encoding do cabeçalho <?xml?>)"
+    ),
+    etree.ErrorTypes.ERR_INVALID_CHAR: "caractere não permitido em XML",
+    etree.ErrorTypes.ERR_TAG_NAME_MISMATCH: "uma tag de fechamento não corresponde à aberta",
+    etree.ErrorTypes.ERR_TAG_NOT_FINISHED: "o arquivo termina antes de fechar todas as tags",
+    etree.ErrorTypes.ERR_UNDECLARED_ENTITY: "entidade XML não declarada",
+    etree.ErrorTypes.ERR_DOCUMENT_END: "há conteúdo depois do fim do documento",
+}
+
+
+def _syntax_error(exc: etree.XMLSyntaxError) -> str:
+    """What is wrong and where, in Portuguese."""
+    what = _SYNTAX_ERRORS.get(exc.code, "estrutura XML inválida")
+    line, column = exc.position if exc.position else (exc.lineno, 0)
+    return f"{what} (linha {line}, coluna {column})"
 
 
 def _has_entity_reference(root: etree._Element) -> bool:

@@ -27,7 +27,10 @@ def register(bp: Blueprint, portal: Portal) -> None:
         sent = request.files.get("arquivo")
         data = sent.read(limit() + 1) if sent else b""
         if not data:
-            error = "Escolha o arquivo XML a enviar."
+            chosen = sent is not None and sent.filename
+            error = (
+                "O arquivo escolhido está vazio." if chosen else "Escolha o arquivo XML a enviar."
+            )
         elif len(data) > limit():
             error = "O arquivo é maior que o permitido."
         else:
