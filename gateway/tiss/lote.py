@@ -218,24 +218,33 @@ def lot_problem(lot: Lot) -> tuple[str, str] | None:
     if not lot.numero_lote:
         return codes.LOT_NUMBER_MISSING, "numeroLote em branco"
     for position, guide in enumerate(lot.guides, 1):
-        where = f"guia {position} ({guide.numero_guia_prestador or 'sem número'})"
         if not guide.numero_guia_prestador:
             return codes.GUIDE_NUMBER_INVALID, f"guia {position}: numeroGuiaPrestador em branco"
         if not guide.numero_carteira:
-            return codes.CARD_NUMBER_INVALID, f"{where}: numeroCarteira em branco"
+            return codes.CARD_NUMBER_INVALID, f"{_where(position, guide)}: numeroCarteira em branco"
         if guide.valor_informado < 0:
-            return codes.NEGATIVE_GUIDE_TOTAL, f"{where}: valor total {guide.valor_informado}"
+            return codes.NEGATIVE_GUIDE_TOTAL, (
+                f"{_where(position, guide)}: valor total {guide.valor_informado}"
+            )
         for item in guide.items:
             if not item.codigo_procedimento:
-                return codes.PROCEDURE_INVALID, f"{where}: codigoProcedimento em branco"
+                return codes.PROCEDURE_INVALID, (
+                    f"{_where(position, guide)}: codigoProcedimento em branco"
+                )
             if item.valor_informado < 0:
-                return codes.VALUE_INVALID, f"{where}: valor do item {item.valor_informado}"
+                return codes.VALUE_INVALID, (
+                    f"{_where(position, guide)}: valor do item {item.valor_informado}"
+                )
     if _digits(lot.total) > _TOTAL_DIGITS:
         return codes.VALUE_INVALID, (
             f"o valor total do lote ({lot.total}) passa de {_TOTAL_DIGITS} dígitos, o máximo que "
             "o protocolo pode informar"
         )
     return None
+
+
+def _where(position: int, guide: Guide) -> str:
+    return f"guia {position} ({guide.numero_guia_prestador})"
 
 
 def _digits(value: Decimal) -> int:
