@@ -247,24 +247,6 @@ def test_a_control_character_is_refused_when_typed(typist, gw, field, value):
     assert stored_guides(gw) == 0
 
 
-@pytest.mark.parametrize(
-    ("field", "typed", "meant"),
-    [
-        ("numero_conselho", "\uff11\uff12\uff13\uff14\uff15\uff16", "123456"),
-        ("codigo_procedimento", "\uff11\uff10\uff11\uff10\uff11\uff10\uff11\uff12", "10101012"),
-    ],
-)
-def test_full_width_digits_are_read_as_digits_in_every_numeric_field(
-    typist, gw, field, typed, meant
-):
-    protocol_url = pa.open_protocol(typist)
-    response = save(typist, protocol_url, **{field: typed})
-    assert response.status_code == 302, field_errors(response)
-    view = typing.protocol(gw.db, provider_id(gw), typed_id(protocol_url))
-    form = typing.guide_form(gw.db, provider_id(gw), view.id, view.guides[0].id)
-    assert form[field] == meant
-
-
 # --- the form: accepted, stored as the standard writes it ---
 
 
@@ -282,6 +264,9 @@ def test_full_width_digits_are_read_as_digits_in_every_numeric_field(
         ("data_atendimento", "2000-01-01", "2000-01-01"),
         ("cnes", "207.748-5", "2077485"),
         ("cnes", "\uff12\uff10\uff17\uff17\uff14\uff18\uff15", "2077485"),
+        # Full-width digits read as the digits they look like, in every numeric text field.
+        ("numero_conselho", "\uff11\uff12\uff13\uff14\uff15\uff16", "123456"),
+        ("codigo_procedimento", "\uff11\uff10\uff11\uff10\uff11\uff10\uff11\uff12", "10101012"),
         ("cbos", " 225125 ", "225125"),
         ("uf_conselho", "53 ", "53"),
         ("numero_guia_prestador", "  C  9  ", "C 9"),
