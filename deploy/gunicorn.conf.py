@@ -40,9 +40,8 @@ limit_request_field_size = 8190
 accesslog = None
 logger_class = logs.GunicornLogger
 errorlog = "-"
-# Read as `tiss-gateway serve` reads it (gateway.config): case and surrounding spaces do not count.
 logconfig_dict = logs.logging_config(
-    (os.environ.get("TISS_LOG_FORMAT") or "").strip().lower() or logs.JSON
+    logs.format_named(os.environ.get("TISS_LOG_FORMAT")) or logs.JSON
 )
 
 # Metrics: each worker writes its values to PROMETHEUS_MULTIPROC_DIR, /metrics adds them up.

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gateway import logs
 from gateway.forms import is_digits
 from gateway.tiss.hashing import ISO_8859_1, UTF_8
 from gateway.tiss.namespaces import is_version
@@ -59,8 +60,8 @@ def _portal_from_env() -> "PortalSettings":
 
 
 def _log_format() -> str | None:
-    raw = (os.environ.get("TISS_LOG_FORMAT") or "").strip().lower() or None
-    if raw not in (None, "json", "text"):
+    raw = logs.format_named(os.environ.get("TISS_LOG_FORMAT"))
+    if raw not in (None, *logs.FORMATS):
         raise ConfigError(f"TISS_LOG_FORMAT must be json or text, not {raw!r}")
     return raw
 

@@ -104,6 +104,12 @@ class TextFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+def format_named(raw: str | None) -> str | None:
+    """TISS_LOG_FORMAT as given (case and surrounding spaces do not count); None when unset. Read
+    alike by `tiss-gateway serve` (gateway.config) and deploy/gunicorn.conf.py."""
+    return (raw or "").strip().lower() or None
+
+
 def logging_config(fmt: str = JSON, level: str = "INFO") -> dict:
     """A dictConfig for the gateway and gunicorn's own loggers (gunicorn's `logconfig_dict`)."""
     if fmt not in FORMATS:

@@ -143,16 +143,16 @@ def _error_pages(app: Flask, portal_error_page) -> None:
     portal's own page under /portal, plain text elsewhere. 500s are logged by Flask first."""
 
     def handle(exc: HTTPException):
+        allowed = ", ".join(getattr(exc, "valid_methods", None) or ())  # a 405's methods
         if request.path == "/portal" or request.path.startswith("/portal/"):
             response = portal_error_page(exc.code)
         else:
-            allowed = ", ".join(getattr(exc, "valid_methods", None) or ())
             text_ = _PLAIN_ERRORS[exc.code].format(
                 path=request.path, method=request.method, allowed=allowed
             )
             response = Response(f"{exc.code} {text_}\n", status=exc.code, mimetype="text/plain")
         if exc.code == 405:
-            response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+            response.headers["Allow"] = allowed
         return response
 
     for code in _PLAIN_ERRORS:

@@ -8,6 +8,7 @@ from flask import Flask
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
+from gateway.reports import pdf
 from gateway.services.accounts import policy
 from gateway.services.credentialing import catalog
 from gateway.services.gateway import Gateway
@@ -52,8 +53,7 @@ def format_day(value) -> str:
         return "—"
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
-    # Not strftime("%Y"): it writes the year 1 as "1", not "0001".
-    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+    return pdf.day(value)  # as the PDFs write it
 
 
 def pick(source, name: str):

@@ -18,7 +18,6 @@ from gateway.services.senders import ProviderRef
 from gateway.services.views import find_protocol, guide_view, protocol_view
 from gateway.tiss import codes
 from gateway.tiss import statements as tiss_statements
-from gateway.tiss.codes import DATE_INVALID
 from gateway.tiss.dates import DateOutOfRange
 from gateway.tiss.lote import ODONTO
 from gateway.tiss.requests import StatementRequest, statement_request
@@ -61,8 +60,8 @@ def _handle(ex: Exchange) -> Answer:
     except DateOutOfRange as exc:
         reason = str(exc)
         return ex.reply(
-            lambda h: tiss_statements.demonstrativo_erro(h, DATE_INVALID, reason),
-            codes=[DATE_INVALID],
+            lambda h: tiss_statements.demonstrativo_erro(h, codes.DATE_INVALID, reason),
+            codes=[codes.DATE_INVALID],
             detail=reason,
         )
     ex.require_own(request.prestador)

@@ -60,6 +60,9 @@ def upload_lot_file(
     return UploadResult(answer, occurrences(answer))
 
 
+_MAX_NAME = 200
+
+
 def clean_file_name(name: str | None) -> str | None:
     """The base name a browser sent, without folders or control characters, at most 200
     characters: a longer name loses the end of its stem, never its extension."""
@@ -72,9 +75,6 @@ def clean_file_name(name: str | None) -> str | None:
         if dot and stem and len(extension) <= 10:
             return stem[: _MAX_NAME - len(extension) - 1] + dot + extension
     return base[:_MAX_NAME] or None
-
-
-_MAX_NAME = 200
 
 
 def occurrences(answer: Answer) -> tuple[str, ...]:
