@@ -250,7 +250,7 @@ def test_upload_refuses_other_types_and_large_files(client, gw):
     assert exe.status_code == 422
     big = upload(ps.PDF + b"0" * ps.PORTAL_SETTINGS.max_upload_bytes, "big.pdf", "application/pdf")
     assert big.status_code == 422 and "limite" in ps.text(big)
-    png = upload(ps.PNG, "cartao.png", "application/octet-stream")
+    png = upload(ps.PNG, "cartão CNPJ.png", "application/octet-stream")
     assert png.status_code == 302
     with gw.db.reading() as session:
         (doc,) = session.scalars(select(CredentialingDocument)).all()
@@ -259,7 +259,10 @@ def test_upload_refuses_other_types_and_large_files(client, gw):
     download = client.get(f"{docs}/{doc_id}")
     assert download.status_code == 200 and download.data == ps.PNG
     assert download.headers["Content-Type"] == "image/png"
-    assert download.headers["Content-Disposition"].startswith("attachment")
+    # Saved under the name it was sent with; browsers without filename* get it without accents.
+    assert download.headers["Content-Disposition"] == (
+        "attachment; filename=\"cartao CNPJ.png\"; filename*=UTF-8''cart%C3%A3o%20CNPJ.png"
+    )
 
 
 def test_documents_are_private(client, gw):

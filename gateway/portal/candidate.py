@@ -14,6 +14,7 @@ from flask import (
 )
 
 from gateway.portal.context import Portal, login_required, user
+from gateway.portal.downloads import download
 from gateway.services.credentialing import documents, records, registration, steps
 from gateway.services.validation import InvalidInput
 
@@ -222,12 +223,4 @@ def send_document(portal: Portal, document_id: int) -> Response:
         found = documents.fetch(portal.db, user().account_id, document_id)
     except InvalidInput:
         abort(404)
-    safe_name = found.file_name.encode("ascii", "replace").decode().replace("?", "_")
-    return Response(
-        found.content,
-        mimetype=found.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{safe_name}"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(found.content, found.file_name, found.content_type)

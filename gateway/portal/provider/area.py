@@ -4,7 +4,7 @@ work for several and picks one), the check that its roles open the page, and the
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Response, abort, g, redirect, request, session, url_for
+from flask import abort, g, redirect, request, session, url_for
 
 from gateway.portal.context import Portal, login_required, user
 from gateway.services.provider_area import access
@@ -99,21 +99,3 @@ _SECTIONS = {
 
 def _section(endpoint: str | None) -> str | None:
     return _SECTIONS.get(endpoint or "")
-
-
-PDF = "application/pdf"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def download(content: bytes, file_name: str, content_type: str) -> Response:
-    """A document to save (PDF, spreadsheet, XML), never rendered inline by the browser."""
-    # Headers are Latin-1 and the name is quoted: keep printable ASCII, nothing else.
-    file_name = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in file_name)
-    return Response(
-        content,
-        content_type=content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{file_name}"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )

@@ -4,7 +4,8 @@ the same use case as tissLoteGuias; the listing shows every message the provider
 from flask import Blueprint, abort, render_template, request
 
 from gateway.portal.context import Portal
-from gateway.portal.provider.area import acting, area, download
+from gateway.portal.downloads import download
+from gateway.portal.provider.area import acting, area
 from gateway.services.provider_area import access, files
 from gateway.services.provider_area.paging import page_number
 from gateway.services.uploads import upload_lot_file

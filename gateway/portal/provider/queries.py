@@ -3,7 +3,8 @@
 from flask import Blueprint, abort, render_template, request
 
 from gateway.portal.context import Portal
-from gateway.portal.provider.area import PDF, acting, area, download
+from gateway.portal.downloads import PDF, download
+from gateway.portal.provider.area import acting, area
 from gateway.reports import eligibility as eligibility_pdf
 from gateway.reports import protocols as protocol_pdf
 from gateway.services.eligibility import card_status

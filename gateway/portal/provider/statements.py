@@ -8,7 +8,8 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from gateway.portal.context import Portal
-from gateway.portal.provider.area import PDF, XLSX, acting, area, download
+from gateway.portal.downloads import PDF, XLSX, download
+from gateway.portal.provider.area import acting, area
 from gateway.reports import protocols as protocol_pdf
 from gateway.reports import sheets
 from gateway.reports import statements as statement_pdf
