@@ -8,9 +8,13 @@ layer (tiss/typed_guides)."""
 import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import date
 
 _NOT_A_DIGIT = re.compile(r"[^0-9]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_BRAZILIAN_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+# What a field of dates says when what was typed is not one.
+DATE_FORMAT_MESSAGE = "informe uma data válida, como 31/12/2026"
 
 
 def digits_only(text: str | None) -> str:
@@ -18,6 +22,20 @@ def digits_only(text: str | None) -> str:
     keyboards, text copied from PDFs) count as the digits they look like (NFKC). Digits of other
     scripts are dropped: Python's \\d would keep them, and a TISS field takes 0-9 only."""
     return _NOT_A_DIGIT.sub("", unicodedata.normalize("NFKC", text or ""))
+
+
+def typed_day(text: str | None) -> date | None:
+    """The day of a date field: AAAA-MM-DD, which a browser's calendar (input type=date) sends,
+    or DD/MM/AAAA, which people type where the browser shows a plain text box; None for anything
+    else, including days that do not exist (31/02)."""
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    try:
+        if found := _BRAZILIAN_DAY.fullmatch(text):
+            day, month, year = (int(part) for part in found.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
 
 
 def is_digits(text: str, length: int) -> bool:

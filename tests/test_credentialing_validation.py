@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from gateway.forms import DATE_FORMAT_MESSAGE
 from gateway.services.credentialing import catalog, documents, queue, records, registration, steps
 from gateway.services.validation import UFS, Fields, InvalidInput
 from storage.portal_models import CredentialingDocument
@@ -16,6 +17,7 @@ from tests import portal_support as ps
 CHECK_DIGITS_CPF = "CPF inválido (dígitos verificadores não conferem)"
 CHECK_DIGITS_CNPJ = "CNPJ inválido (dígitos verificadores não conferem)"
 REQUIRED = "campo obrigatório"
+NOT_A_DATE = DATE_FORMAT_MESSAGE
 MAX_BYTES = 10_000_000
 
 
@@ -79,9 +81,10 @@ REFUSED = [
         lambda f: f.cnpj("campo"), "12.ABC.345/01DE-36", CHECK_DIGITS_CNPJ, id="cnpj-alnum-digit"
     ),
     pytest.param(lambda f: f.date("campo"), "", REQUIRED, id="date-empty"),
-    pytest.param(lambda f: f.date("campo"), "31/01/2026", "data inválida", id="date-brazilian"),
-    pytest.param(lambda f: f.date("campo"), "2026-02-30", "data inválida", id="date-no-such-day"),
-    pytest.param(lambda f: f.date("campo"), "amanhã", "data inválida", id="date-words"),
+    pytest.param(lambda f: f.date("campo"), "2026-02-30", NOT_A_DATE, id="date-no-such-day"),
+    pytest.param(lambda f: f.date("campo"), "30/02/2026", NOT_A_DATE, id="date-brazilian-no-day"),
+    pytest.param(lambda f: f.date("campo"), "31-01-2026", NOT_A_DATE, id="date-dashes"),
+    pytest.param(lambda f: f.date("campo"), "amanhã", NOT_A_DATE, id="date-words"),
 ]
 
 
@@ -98,6 +101,10 @@ def test_wrong_input_is_refused_with_its_message_under_its_field(read, typed, me
 ACCEPTED = [
     pytest.param(lambda f: f.choice("campo", catalog.REDE), "  urgencia ", "urgencia", id="choice"),
     pytest.param(lambda f: f.uf("campo"), "SP", "SP", id="uf"),
+    # A browser's calendar sends AAAA-MM-DD; where it shows a text box, people type DD/MM/AAAA.
+    pytest.param(lambda f: f.date("campo"), "2026-01-31", date(2026, 1, 31), id="date-iso"),
+    pytest.param(lambda f: f.date("campo"), "31/01/2026", date(2026, 1, 31), id="date-brazilian"),
+    pytest.param(lambda f: f.date("campo"), " 1/2/2026 ", date(2026, 2, 1), id="date-short"),
     pytest.param(
         lambda f: f.email("campo"),
         " Maria.Souza@ClinicaExemplo.COM.br ",
@@ -186,7 +193,7 @@ def test_every_wrong_field_is_reported_at_once_with_its_first_message():
     assert refused.value.errors == {
         "email": "e-mail inválido",
         "cpf": CHECK_DIGITS_CPF,
-        "data": "data inválida",
+        "data": NOT_A_DATE,
         "uf": "selecione uma opção",
     }
 

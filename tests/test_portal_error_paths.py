@@ -279,7 +279,7 @@ def test_a_refused_invitation_says_why_and_creates_nothing(client, gw, provider,
 @pytest.mark.parametrize(
     ("until", "message"),
     [
-        ("31/12/2030", "data inválida"),
+        ("31-12-2030", "informe uma data válida, como 31/12/2026"),
         ("2020-01-01", "A data final deve ser hoje ou depois."),
     ],
     ids=["not-a-date", "in-the-past"],

@@ -153,6 +153,7 @@ def lots(gw) -> int:
         ("data_atendimento", "1999-12-31", "data do atendimento inválida"),
         ("data_atendimento", "9999-12-31", "não pode ser futura"),
         ("data_atendimento", "31/02/2026", "informe uma data válida"),
+        ("data_atendimento", "01-11-2026", "informe uma data válida, como 31/12/2026"),
         ("data_atendimento", "2026-02-31", "informe uma data válida"),
         ("data_atendimento", "2026-13-01", "informe uma data válida"),
         ("data_atendimento", "2026-11-01T10:00", "informe uma data válida"),
@@ -263,6 +264,9 @@ def test_a_control_character_is_refused_when_typed(typist, gw, field, value):
         ("valor_procedimento", "150,00\u00a0", "150.00"),
         ("data_atendimento", " 2026-11-01 ", "2026-11-01"),
         ("data_atendimento", "2000-01-01", "2000-01-01"),
+        # Typed where the browser shows a plain text box instead of a calendar.
+        ("data_atendimento", "01/11/2026", "2026-11-01"),
+        ("data_atendimento", "1/11/2026", "2026-11-01"),
         ("cnes", "207.748-5", "2077485"),
         ("cnes", "\uff12\uff10\uff17\uff17\uff14\uff18\uff15", "2077485"),
         # Full-width digits read as the digits they look like, in every numeric text field.

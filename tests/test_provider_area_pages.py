@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from gateway.portal.provider.statements import competencia, payment_day
+from gateway.forms import typed_day
+from gateway.portal.provider.statements import competencia
 from gateway.services.credentialing import queue
 from gateway.tiss.samples import lote_guias_ws
 from storage import models
@@ -309,7 +310,7 @@ def test_web_service_messages_are_listed_without_the_password(provider_a, gw):
 
 
 def test_period_fields_as_people_type_them():
-    assert payment_day("30/11/2026") == payment_day("2026-11-30") == date(2026, 11, 30)
-    assert payment_day("31/02/2026") is None and payment_day("ontem") is None
+    assert typed_day("30/11/2026") == typed_day("2026-11-30") == date(2026, 11, 30)
+    assert typed_day("31/02/2026") is None and typed_day("ontem") is None
     assert competencia("11/2026") == competencia("2026-11") == competencia("202611") == "202611"
     assert competencia("13/2026") is None and competencia("1999-01") is None

@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from gateway.forms import FieldReader, InvalidInput, digits_only
+from gateway.forms import DATE_FORMAT_MESSAGE, FieldReader, InvalidInput, digits_only, typed_day
 from gateway.services.documents import normalize, valid_cnpj, valid_cpf
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -88,8 +88,7 @@ class Fields(FieldReader):
             if required:
                 self.fail(name, "campo obrigatório")
             return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(name, "data inválida")
-            return None
+        day = typed_day(value)
+        if day is None:
+            self.fail(name, DATE_FORMAT_MESSAGE)
+        return day

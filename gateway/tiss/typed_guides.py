@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from gateway.forms import FieldReader, InvalidInput, digits_only
+from gateway.forms import DATE_FORMAT_MESSAGE, FieldReader, InvalidInput, digits_only, typed_day
 from gateway.tiss.domains import TUSS_CONSULTAS
 from gateway.tiss.hashing import message_hash
 from gateway.tiss.header import Party
@@ -134,13 +134,9 @@ class _Reader(FieldReader):
         return value
 
     def day(self, name: str, today: date) -> date | None:
-        raw = (self.data.get(name) or "").strip()
-        try:
-            value = date.fromisoformat(raw) if raw else None
-        except ValueError:
-            value = None
+        value = typed_day(self.data.get(name))
         if value is None:
-            self.fail(name, "informe uma data válida (dia, mês e ano)")
+            self.fail(name, DATE_FORMAT_MESSAGE)
             return None
         if value > today:
             self.fail(name, "a data do atendimento não pode ser futura")

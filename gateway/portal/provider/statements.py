@@ -3,10 +3,10 @@ account-analysis statement of a protocol, and the protocol reports of seed 002 (
 sintético, as PDF or Excel)."""
 
 import re
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from gateway.forms import typed_day
 from gateway.portal.context import Portal
 from gateway.portal.downloads import PDF, XLSX, download
 from gateway.portal.provider.area import acting, area
@@ -44,18 +44,6 @@ def competencia(text: str) -> str | None:
     return None
 
 
-def payment_day(text: str) -> date | None:
-    """AAAA-MM-DD (input type=date) or DD/MM/AAAA (typed where the browser has no calendar)."""
-    text = text.strip()
-    try:
-        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
-            day_, month, year = (int(part) for part in text.split("/"))
-            return date(year, month, day_)
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 def _payment_form(args) -> tuple[dict, dict]:
     """The payment statement's fields, checked: (values, errors by field)."""
     errors: dict[str, str] = {}
@@ -65,9 +53,9 @@ def _payment_form(args) -> tuple[dict, dict]:
     period = args.get("periodo", "")
     values: dict = {"kind": kind, "period": period}
     if period == "data":
-        values["data_pagamento"] = payment_day(args.get("data", ""))
+        values["data_pagamento"] = typed_day(args.get("data", ""))
         if values["data_pagamento"] is None:
-            errors["data"] = "Informe o dia, o mês e o ano do pagamento."
+            errors["data"] = "Informe a data do pagamento, como 30/11/2026."
     elif period == "competencia":
         values["competencia"] = competencia(args.get("competencia", ""))
         if values["competencia"] is None:
