@@ -1,6 +1,7 @@
 """What every portal view needs: the gateway, the mailer, the rate limiter, the current user and
 where the request came from. Views stay thin: read the form, call a use case, render."""
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -32,14 +33,28 @@ class Portal:
     def max_upload_bytes(self) -> int:
         return self.gw.settings.portal.max_upload_bytes
 
-    def external_url(self, path: str) -> str:
-        """An absolute link for mail: TISS_PUBLIC_URL when set, else this request's host."""
-        base = self.gw.settings.public_url or request.host_url.rstrip("/")
-        return base + path
+    def mail_base_url(self) -> str | None:
+        """The base of the links the portal mails: TISS_PUBLIC_URL. Without it, this request's
+        own address only when that is this machine (`make run`), else None: the Host header is
+        the sender's to choose, and a reset link must never point at a host someone else picked
+        (password-reset poisoning)."""
+        if self.gw.settings.public_url:
+            return self.gw.settings.public_url
+        return request.host_url.rstrip("/") if _is_loopback(request.host) else None
 
     def sensitive_limit(self):
         """The rate limit of logins, registrations and reset requests (per client address)."""
         return self.limiter.limit(self.gw.settings.portal.login_rate_limit, methods=["POST"])
+
+
+def _is_loopback(host: str) -> bool:
+    name = urlsplit(f"//{host}").hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def origin() -> Origin:
@@ -60,8 +75,9 @@ def home_url(current: CurrentUser) -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only paths of this portal, never another site (open redirect)."""
-    if not target:
+    """Only paths of this portal, never another site (open redirect). Printable ASCII only: a
+    control character would make the Location header unwritable (a 500 right after the login)."""
+    if not target or not (target.isascii() and target.isprintable()):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/portal/") or "\\" in target:

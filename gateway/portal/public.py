@@ -1,12 +1,16 @@
 """Pages anyone can open: the portal's home, "Credenciamento — Auto Cadastro", "Já tenho conta"
 (login), "Esqueci minha senha", the Secretária/o's registration and the terms of use."""
 
+import logging
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from gateway.portal.context import Portal, home_url, origin, safe_next, user
 from gateway.services.accounts import authentication, registration, reset, sessions
 from gateway.services.credentialing import registration as credentialing
 from gateway.services.validation import InvalidInput
+
+log = logging.getLogger(__name__)
 
 SESSION_KEY = "sid"
 
@@ -118,11 +122,19 @@ def blueprint(portal: Portal) -> Blueprint:
     def forgot():
         if request.method == "GET":
             return render_template("portal/forgot.html")
+        base = portal.mail_base_url()
+        if base is None:
+            # The same page either way: it never tells whether the login exists.
+            log.error(
+                "password reset link not mailed: set TISS_PUBLIC_URL (the request came to a host "
+                "that is not this machine, and its Host header cannot be trusted for the link)"
+            )
+            return render_template("portal/forgot.html", sent=True)
         reset.request_reset(
             portal.db,
             portal.mailer,
             request.form.get("login", ""),
-            lambda token: portal.external_url(url_for("portal.public.reset_password", token=token)),
+            lambda token: base + url_for("portal.public.reset_password", token=token),
             portal.now(),
             origin(),
         )

@@ -70,7 +70,7 @@ def login(
             )
         locked_now = None
         if usable:
-            locked_now = _count_failure(session, account, now, origin)
+            locked_now = count_failure(session, account, now, origin)
         else:
             event = (
                 "login_refused_locked"
@@ -117,9 +117,11 @@ def _succeed(
     return LoggedIn(current_user(account, now), token, previous, failures)
 
 
-def _count_failure(
+def count_failure(
     session: Session, account: Account, now: datetime, origin: Origin
 ) -> Account | None:
+    """One more wrong password for the account; every 5th in a row locks it. Returns the account
+    when this failure locked it, else None."""
     # One UPDATE, so that concurrent failures are all counted.
     failures = session.scalar(
         update(Account)

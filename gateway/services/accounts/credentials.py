@@ -11,12 +11,24 @@ from sqlalchemy.orm import Session
 
 from gateway.services.accounts import access_log, policy
 from gateway.services.accounts.access_log import Origin
+from gateway.services.accounts.authentication import count_failure
 from gateway.services.accounts.sessions import end_all
 from gateway.services.passwords import hash_password, md5_hex, verify_md5_credential
 from gateway.services.validation import InvalidInput, invalid
 from storage.db import Database
 from storage.models import Account
-from storage.portal_models import PasswordHistory
+from storage.portal_models import PasswordHistory, PasswordResetToken
+
+
+def spend_reset_links(session: Session, account_id: int, now: datetime) -> None:
+    """Every reset link of the account not yet used stops working: once the password has changed
+    by any door, or a newer link was asked for, or the account was switched off, a link mailed
+    before (to a mailbox someone else may read) must not take the account over."""
+    session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.account_id == account_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
 
 
 def check_new_password(password: str, confirmation: str, field: str = "password") -> None:
@@ -84,14 +96,24 @@ def change_password(
     *,
     keep_session: str | None = None,
 ) -> None:
-    """The logged-in person changes their password; every other session of theirs ends."""
+    """The logged-in person changes their password; every other session of theirs ends.
+
+    A wrong current password counts as a failed login, kept even though the change is refused:
+    otherwise whoever holds a session (a stolen cookie, an unlocked desk) could guess, without
+    limit, the password that also opens the web service. The failure that locks the account ends
+    its sessions, this one too."""
     with db.transaction() as session:
         account = session.get(Account, account_id, with_for_update=True)
-        if not verify_md5_credential(account.password_hash, md5_hex(current)):
-            raise invalid("current", "Senha atual incorreta.")
-        replace_password(session, account, password, confirmation, now)
-        end_all(session, account.id, now, "password", keep=keep_session)
-        access_log.record(session, "password_changed", now, origin, account_id=account.id)
+        right = verify_md5_credential(account.password_hash, md5_hex(current))
+        if right:
+            replace_password(session, account, password, confirmation, now)
+            spend_reset_links(session, account.id, now)
+            end_all(session, account.id, now, "password", keep=keep_session)
+            access_log.record(session, "password_changed", now, origin, account_id=account.id)
+        elif count_failure(session, account, now, origin) is not None:
+            end_all(session, account.id, now, "locked")
+    if not right:
+        raise invalid("current", "Senha atual incorreta.")
 
 
 def issue_temporary_password(
@@ -105,6 +127,7 @@ def issue_temporary_password(
         if account is None or account.kind == "staff":
             raise InvalidInput({"account": "Conta não encontrada."})
         store_password(session, account, password, now, temporary=True)
+        spend_reset_links(session, account.id, now)
         end_all(session, account.id, now, "password")
         staff_login = session.scalar(select(Account.login).where(Account.id == staff_account_id))
         access_log.record(
@@ -126,6 +149,7 @@ def set_active(
         staff_login = session.scalar(select(Account.login).where(Account.id == staff_account_id))
         session.execute(update(Account).where(Account.id == account_id).values(active=active))
         if not active:
+            spend_reset_links(session, account_id, now)
             end_all(session, account_id, now, "deactivated")
         event = "account_reactivated" if active else "account_deactivated"
         access_log.record(

@@ -5,12 +5,12 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from gateway.services.accounts import access_log, policy
 from gateway.services.accounts.access_log import Origin
 from gateway.services.accounts.authentication import find_account
-from gateway.services.accounts.credentials import replace_password
+from gateway.services.accounts.credentials import replace_password, spend_reset_links
 from gateway.services.accounts.sessions import end_all, token_digest
 from gateway.services.mail import Mailer
 from gateway.services.validation import InvalidInput
@@ -44,6 +44,7 @@ def request_reset(
             )
             return
         token = secrets.token_urlsafe(32)
+        spend_reset_links(session, account.id, now)  # only the newest link works
         session.add(
             PasswordResetToken(
                 account_id=account.id,
@@ -90,13 +91,6 @@ def reset_password(
         if not account.active:
             raise InvalidInput({"token": INVALID_LINK})
         replace_password(session, account, password, confirmation, now)
-        # Every link of this account is spent, not only this one.
-        session.execute(
-            update(PasswordResetToken)
-            .where(
-                PasswordResetToken.account_id == account.id, PasswordResetToken.used_at.is_(None)
-            )
-            .values(used_at=now)
-        )
+        spend_reset_links(session, account.id, now)  # this link and any other
         end_all(session, account.id, now, "password")
         access_log.record(session, "password_reset", now, origin, account_id=account.id)
