@@ -30,7 +30,12 @@ def money(value: Decimal) -> str:
 
 
 def clip(text: str, size: int) -> str:
-    """Fit free text into a st_textoN field without cutting in the middle of a word if possible."""
+    """Fit free text into a st_textoN field without cutting in the middle of a word if possible.
+
+    The text is made ISO-8859-1-safe first, as seal() would: that mapping lengthens it ('…' is
+    three dots), so clipping before it could leave a 500-character text 502 long."""
+    if not text.isascii():
+        text = latin1_text(text)
     if len(text) <= size:
         return text
     cut = text[: size - 3].rsplit(" ", 1)[0]

@@ -27,7 +27,7 @@ from gateway.services.backoffice.protocols import (
     protocol_view,
 )
 from gateway.services.backoffice.staff import StaffPrincipal
-from gateway.services.backoffice.values import money, text
+from gateway.services.backoffice.values import MAX_MONEY, money, text
 from gateway.tiss import codes
 from storage.db import Database
 from storage.models import Glosa, Guide, GuideItem, Protocol
@@ -94,6 +94,10 @@ def record_analysis(
         session.execute(delete(Glosa).where(Glosa.protocol_id == protocol.id))
         for guide in protocol.lot.guides:
             _apply_guide(ctx, guide, plans.get(guide.id))
+        _within_st_valor(
+            sum((g.valor_processado for g in protocol.lot.guides), ZERO),
+            f"protocolo {protocol.numero}: o valor processado somado das guias",
+        )
         protocol.analyzed_at = now
         protocol.updated_at = now
         if protocol.status == transitions.AGUARDANDO_INFORMACAO:
@@ -148,6 +152,7 @@ def _apply_guide(ctx: _Context, guide: Guide, plan: GuideAnalysis | None) -> Non
             raise BackOfficeError(
                 f"{where}: o valor processado calculado ({processado}) é negativo; informe-o"
             )
+        _within_st_valor(processado, f"{where}: o valor processado calculado")
     glosas = _checked_glosas(plan.glosas if plan else (), where)
     liberado = _given(plan.valor_liberado if plan else None, f"{where}: valorLiberado")
     _set_values(guide, processado, liberado, sum((g.valor for g in glosas), item_glosas), where)
@@ -187,6 +192,13 @@ def _set_values(
         )
     row.valor_processado = processado
     row.valor_liberado = liberado
+
+
+def _within_st_valor(total: Decimal, what: str) -> None:
+    """A value the analysis derives (a guide's from its items, the protocol's from its guides)
+    must fit the columns and the answers' st_valor, like every value typed in."""
+    if total > MAX_MONEY:
+        raise BackOfficeError(f"{what} ({total}) fica acima do máximo ({MAX_MONEY})")
 
 
 def _plans_by_item(

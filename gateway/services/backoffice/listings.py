@@ -18,6 +18,7 @@ from storage.db import Database
 from storage.models import Lot, Message, Protocol, Provider
 
 MAX_LIMIT = 500
+MAX_ID = 2**63 - 1  # the largest BIGINT: ids never go past it
 DEFAULT_LIMIT = 100
 OUTCOMES = (ACCEPTED, DUPLICATE, REJECTED, ERROR)
 
@@ -209,7 +210,10 @@ def _page(session: Session, query: Select, id_column, window: Window) -> tuple[l
     if window.cursor is not None:
         if not (window.cursor.isascii() and window.cursor.isdigit()):
             raise BackOfficeError("cursor inválido: use o proximoCursor da página anterior")
-        query = query.where(id_column > int(window.cursor))
+        after = int(window.cursor)
+        if after >= MAX_ID:  # no row lies beyond: the last page (and no overflow in the driver)
+            return [], None
+        query = query.where(id_column > after)
     rows = list(session.execute(query.order_by(id_column).limit(window.limit + 1)))
     more = len(rows) > window.limit
     rows = rows[: window.limit]

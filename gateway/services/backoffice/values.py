@@ -15,7 +15,9 @@ def money(value: Decimal, what: str) -> Decimal:
     """A non-negative amount with at most two decimals, as stored."""
     if not value.is_finite() or value < 0:
         raise BackOfficeError(f"{what}: valor {value} inválido (use valores não negativos)")
-    if value != value.quantize(CENT) or value > MAX_MONEY:
+    if value > MAX_MONEY:
+        raise BackOfficeError(f"{what}: valor {value} acima do máximo ({MAX_MONEY})")
+    if value != value.quantize(CENT):
         raise BackOfficeError(f"{what}: valor {value} fora do formato (até 2 casas decimais)")
     return value.quantize(CENT)
 

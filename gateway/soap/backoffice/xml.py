@@ -3,7 +3,7 @@ readers and writers between its elements and plain Python values."""
 
 import re
 import threading
-from datetime import date, datetime
+from datetime import MAXYEAR, UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from lxml import etree
@@ -100,7 +100,14 @@ class Reader:
         value = self.text(name)
         if value is None:
             return None
-        return as_utc(_convert(datetime.fromisoformat, value.strip(), name))
+        moment = _convert(datetime.fromisoformat, value.strip(), name)
+        try:
+            return as_utc(moment)
+        except OverflowError:
+            # Within a day of either end of the calendar, in a zone that carries it past the end
+            # in UTC: the instant lies beyond every stored one, so the end itself means the same.
+            end = datetime.max if moment.year == MAXYEAR else datetime.min
+            return end.replace(tzinfo=UTC)
 
 
 def _convert(function, value: str, name: str):
