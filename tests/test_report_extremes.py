@@ -10,6 +10,7 @@ text extraction, or the workbook's cells), nothing is drawn off the page or over
 (pypdf's text positions, with reportlab's font metrics), every page of a long table keeps its
 header and page number, and the totals are right (in reais, and as numbers in the workbooks)."""
 
+import dataclasses
 import io
 import re
 from datetime import date
@@ -19,9 +20,13 @@ import pytest
 from lxml import etree
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from sqlalchemy import update
 
+from gateway.reports import fonts
 from gateway.services.admin import set_operator
 from gateway.services.backoffice.analysis import (
     GlosaInput,
@@ -198,24 +203,50 @@ def table(content: bytes) -> list[tuple]:
     return rows[start:]
 
 
+def metrics_font(base_font: str) -> str:
+    """reportlab's name of the font a PDF font was made from, to measure with: a standard font
+    by its own name, an embedded TrueType subset ('AAAAAA+NotoSans-Regular') by the registered
+    font of that face (gateway.reports.fonts registers them when it first needs them)."""
+    name = base_font.lstrip("/")
+    prefix, plus, face = name.partition("+")
+    if not plus:
+        return name
+    for registered in pdfmetrics.getRegisteredFontNames():
+        font = pdfmetrics.getFont(registered)
+        if isinstance(font, TTFont) and (font.face.name + font.face.subfontNameX).decode() == face:
+            return registered
+    raise KeyError(f"no registered font for {name}")
+
+
 def text_runs(content: bytes) -> list[tuple[int, float, float, float, float, str]]:
     """Every piece of text drawn, as (page, x0, x1, baseline y, font size, text); x1 is where
-    the text ends by the font's metrics (reportlab's own, for the standard fonts it uses)."""
+    the text ends by the font's metrics (reportlab's own: the standard fonts, and the TrueType
+    fonts the PDFs embed for other characters)."""
     runs = []
     for number, page in enumerate(PdfReader(io.BytesIO(content)).pages, start=1):
+        previous = {"origin": None, "end": 0.0}
 
-        def visit(text, cm, tm, font, size, number=number):
-            shown = text.strip()
-            if not shown or font is None:
+        def visit(text, cm, tm, font, size, number=number, previous=previous):
+            if font is None:
                 return
+            scale = tm[0] * cm[0] + tm[1] * cm[2]
+            name = metrics_font(str(font.get("/BaseFont", "/Helvetica")))
             x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
             y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-            scale = tm[0] * cm[0] + tm[1] * cm[2]
-            name = str(font.get("/BaseFont", "/Helvetica")).lstrip("/")
-            try:
-                width = stringWidth(shown, name, size * scale)
-            except KeyError:  # a font reportlab does not know: Helvetica's metrics
-                width = stringWidth(shown, "Helvetica", size * scale)
+            origin = (tuple(cm), tuple(tm))
+            if origin == previous["origin"]:
+                # A line in several fonts is one text object whose pieces pypdf hands over with
+                # the matrix of the line's start, not advanced over the pieces before: this piece
+                # starts where the previous one ended.
+                x = previous["end"]
+            drawn = text.replace("\n", "")
+            previous["origin"] = origin
+            previous["end"] = x + stringWidth(drawn, name, size * scale)
+            shown = drawn.strip()
+            if not shown:
+                return
+            x += stringWidth(drawn[: len(drawn) - len(drawn.lstrip())], name, size * scale)
+            width = stringWidth(shown, name, size * scale)
             runs.append((number, x, x + width, y, size * scale, shown))
 
         page.extract_text(visitor_text=visit)
@@ -327,31 +358,37 @@ def test_latin1_and_windows_1252_texts_are_shown_as_sent(client, gw, analyst, na
         assert layout_problems(content) == []
 
 
-BOXES = (
-    "BUG: gateway/reports/pdf.py draws every text in reportlab's built-in Helvetica "
-    "(WinAnsi), which has no glyph for characters outside Latin-1/Windows-1252; reportlab "
-    "draws a black box (■) for each, so a guide number, card or description in Cyrillic, CJK, "
-    "symbols or emoji - which the gateway accepts and stores - is unreadable in the PDF (two "
-    "such guide numbers even look the same)"
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=BOXES))
-        if name.endswith(".pdf")
-        else name
-        for name in SHOWN
-    ],
-)
+@pytest.mark.parametrize("name", list(SHOWN))
 def test_texts_outside_latin1_are_shown_as_sent(client, gw, analyst, name):
+    """Cyrillic, CJK, symbols and an emoji: drawn in the fonts gateway.reports.fonts embeds for
+    what Helvetica lacks, never as Helvetica's black boxes, and extracted as sent (so they can be
+    copied and searched), without running into the texts beside them."""
+    set_operator(gw.db, REGISTRO_ANS, "Операдора 健康 Ω № ✓ 🙂")
     numero = lot_with_texts(client, gw, analyst, OTHER_TEXTS)
     signed_in(client)
     content = fetch(client, name, numero)
     assert shows_texts(content, name, OTHER_TEXTS) == []
     if name.endswith(".pdf"):
-        assert "■" not in "".join(pages(content))
+        whole = "".join(pages(content))
+        assert "■" not in whole
+        assert squash("Операдора 健康 Ω № ✓ 🙂") in squash(whole)
+        assert layout_problems(content) == []
+
+
+def test_a_font_file_that_changed_is_not_loaded(monkeypatch, caplog):
+    """The fallback fonts come from small publishers' packages: a file whose SHA-256 is not the
+    pinned one is never parsed (logged; its characters are left to the other fonts)."""
+    changed = dataclasses.replace(fonts.FALLBACKS[2], sha256="0" * 64)
+    monkeypatch.setattr(fonts, "FALLBACKS", (*fonts.FALLBACKS[:2], changed, *fonts.FALLBACKS[3:]))
+    fonts._fallbacks.cache_clear()
+    try:
+        loaded = [name for name, _ in fonts._fallbacks()]
+        assert loaded == ["TissNotoSans", "TissNotoSymbols", "TissNotoEmoji"]
+        assert "SHA-256 is not the one pinned" in caplog.text and changed.file in caplog.text
+    finally:
+        monkeypatch.undo()
+        fonts._fallbacks.cache_clear()
+    assert [name for name, _ in fonts._fallbacks()][2] == "TissCJK"
 
 
 def eligibility_people(gw, name: str, card: str) -> None:
@@ -370,12 +407,7 @@ def eligibility_people(gw, name: str, card: str) -> None:
             "12345678901234567890",
             id="long-name-and-20-digit-card",
         ),
-        pytest.param(
-            "Hiroshi 佐藤 Tanaka 🙂",
-            "漢字-🙂-123",
-            id="outside-latin1",
-            marks=pytest.mark.xfail(strict=True, reason=BOXES),
-        ),
+        pytest.param("Hiroshi 佐藤 Tanaka 🙂", "漢字-🙂-123", id="outside-latin1"),
     ],
 )
 def test_eligibility_receipt_shows_the_beneficiary_and_card(client, gw, name, card):
@@ -384,6 +416,7 @@ def test_eligibility_receipt_shows_the_beneficiary_and_card(client, gw, name, ca
     content = receipt(client, card)
     shown = squash("\n".join(pages(content)))
     assert squash(name) in shown and squash(card) in shown and "ELEGÍVEL" in shown
+    assert "■" not in shown
     assert layout_problems(content) == []
 
 
@@ -391,16 +424,15 @@ def test_eligibility_receipt_shows_the_beneficiary_and_card(client, gw, name, ca
     "card",
     [
         pytest.param("Nº-ÇÃ-ª-12345", id="latin1"),
-        pytest.param(
-            "卡-🙂-№-12", id="outside-latin1", marks=pytest.mark.xfail(strict=True, reason=BOXES)
-        ),
+        pytest.param("卡-🙂-№-12", id="outside-latin1"),
     ],
 )
 def test_eligibility_receipt_of_an_unknown_card_shows_the_card_typed(client, gw, card):
     signed_in(client)
     content = receipt(client, card)
     shown = squash("\n".join(pages(content)))
-    assert squash(card) in shown and "INELEGÍVEL" in shown
+    assert squash(card) in shown and "INELEGÍVEL" in shown and "■" not in shown
+    assert layout_problems(content) == []
 
 
 # --- texts at their maximum length -----------------------------------------------------------
@@ -435,44 +467,66 @@ def test_texts_at_their_maximum_length_are_shown_whole_inside_the_page(client, g
         assert layout_problems(content) == []
 
 
-# A real operator's name as registered at the ANS (76 characters; the column holds 200).
+# A real operator's name as registered at the ANS (76 characters), and a name of the 200
+# characters the column holds, in several scripts (wider than Latin letters) and with a " · ".
 LONG_OPERATOR = "UNIMED DO ESTADO DE SÃO PAULO - FEDERAÇÃO ESTADUAL DAS COOPERATIVAS MÉDICAS"
-FOOTER = (
-    "BUG: gateway/reports/pdf.py Report.bytes draws the footer ('<operator> · Registro ANS "
-    "... · <title> · emitido em ...') with canvas.drawString, on one line that is never wrapped "
-    "or shortened: with a long operator name (76 characters here, 200 allowed) it runs into "
-    "'Página N' and beyond the page's right edge"
-)
+WIDEST_OPERATOR = ("Операдора · 健康保険組合 WMW " * 10)[:200].strip()
+OPERATORS = [
+    pytest.param(LONG_OPERATOR, id="76-characters"),
+    pytest.param(WIDEST_OPERATOR, id="200-characters-several-scripts"),
+]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=FOOTER))
-        for name in PDFS
-        if name not in ("analitico.pdf", "analise.pdf")  # landscape: the footer still fits
+def footers(content: bytes) -> list[str]:
+    """The footer line of each page: the texts drawn in the bottom margin (16 mm)."""
+    runs = text_runs(content)
+    count = len(PdfReader(io.BytesIO(content)).pages)
+    return [
+        " ".join(r[5] for r in runs if r[0] == number and r[3] < 16 * mm)
+        for number in range(1, count + 1)
     ]
-    + ["analitico.pdf", "analise.pdf"],
-)
-def test_a_long_operator_name_keeps_every_pdf_inside_the_page(client, gw, analyst, name):
-    set_operator(gw.db, REGISTRO_ANS, LONG_OPERATOR)
+
+
+def footer_problems(content: bytes, operator: str) -> list[str]:
+    """Every page's footer starts with the operator's name (whole or shortened with "…") and
+    keeps its registro ANS, the date of issue and the page number."""
+    problems = []
+    for number, footer in enumerate(footers(content), start=1):
+        shown = squash(footer)
+        name = shown.split("…")[0] if "…" in shown else shown
+        if not squash(operator).startswith(name[: len(squash(operator))]) or len(name) < 8:
+            problems.append(f"page {number}: {footer!r} does not start with the operator")
+        for part in (f"Registro ANS {REGISTRO_ANS}", "emitido em", f"Página {number}"):
+            if squash(part) not in shown:
+                problems.append(f"page {number}: {footer!r} lacks {part!r}")
+    return problems
+
+
+@pytest.mark.parametrize("operator", OPERATORS)
+@pytest.mark.parametrize("name", PDFS)
+def test_a_long_operator_name_keeps_every_pdf_inside_the_page(client, gw, analyst, name, operator):
+    """The heading has the whole name; the footer shortens it to fit beside the page number."""
+    assert len(WIDEST_OPERATOR) == 200
+    set_operator(gw.db, REGISTRO_ANS, operator)
     numero = sadt_lot(client, "OP1", [SampleGuide("G1"), SampleGuide("G2")])
     analysed(gw, analyst, numero)
     paid(gw, analyst, [numero])
     signed_in(client)
     content = fetch(client, name, numero)
     text = "\n".join(pages(content))
-    assert squash(LONG_OPERATOR) in squash(text)
+    assert squash(operator) in squash(text)
     assert "Página 1" in text
+    assert footer_problems(content, operator) == []
     assert layout_problems(content) == []
 
 
-@pytest.mark.xfail(strict=True, reason=FOOTER)
-def test_a_long_operator_name_keeps_the_eligibility_receipt_inside_the_page(client, gw):
-    set_operator(gw.db, REGISTRO_ANS, LONG_OPERATOR)
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_a_long_operator_name_keeps_the_eligibility_receipt_inside_the_page(client, gw, operator):
+    set_operator(gw.db, REGISTRO_ANS, operator)
     signed_in(client)
     content = receipt(client, "0000")
-    assert squash(LONG_OPERATOR) in squash("\n".join(pages(content)))
+    assert squash(operator) in squash("\n".join(pages(content)))
+    assert footer_problems(content, operator) == []
     assert layout_problems(content) == []
 
 
@@ -642,41 +696,92 @@ def test_the_synthetic_workbook_of_100_guides_sums_to_its_total_row(client, hund
     assert D(str(total[5])).quantize(D("0.01")) == sum(glosado.values())
 
 
+def columns(header: tuple) -> dict[str, int]:
+    return {title: index for index, title in enumerate(header)}
+
+
+def header_values(content: bytes) -> dict[str, object]:
+    """The labelled values above the workbook's listing (column A the label, B the value)."""
+    rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    end = next(i for i, row in enumerate(rows) if row and row[0] == "Guia")
+    return {row[0]: row[1] for row in rows[1:end] if row and row[0]}
+
+
 def test_the_analytic_workbook_of_100_guides_has_every_item_as_numbers(client, hundred):
     numero, informed, glosado = hundred
     signed_in(client)
     rows = table(fetch(client, "analitico.xlsx", numero))
-    items = [r for r in rows[1:] if r[2] is not None]
+    c = columns(rows[0])
+    items = [r for r in rows[1:] if r[c["Item"]] is not None]
     assert len(items) == 2 * (GUIDES - 1) + len(BIG_ITEMS)
-    for column in (7, 8, 9, 10):  # Quantidade, Informado, Processado, Liberado
-        assert all(isinstance(r[column], int | float) for r in items), rows[0][column]
-    informed_sum = sum(D(str(r[8])) for r in items)
+    for title in ("Quantidade", "Informado", "Processado", "Glosado", "Liberado"):
+        assert all(isinstance(r[c[title]], int | float) for r in items), title
+    informed_sum = sum(D(str(r[c["Informado"]])) for r in items)
     assert informed_sum.quantize(D("0.01")) == sum(informed.values())
-    liberado_by_item = sum(D(str(r[10])) for r in items)
+    liberado_by_item = sum(D(str(r[c["Liberado"]])) for r in items)
     # Item values: only the first item of G000001 has a glosa (one cent); G000100's glosa is on
     # the guide, listed on a row of its own.
     assert liberado_by_item.quantize(D("0.01")) == sum(informed.values()) - D("0.01")
-    guide_rows = [r for r in rows[1:] if r[6] == "Glosa da guia"]
+    guide_rows = [r for r in rows[1:] if r[c["Descrição"]] == "Glosa da guia"]
     assert len(guide_rows) == 1 and guide_rows[0][0] == "G000100"
-    assert f"{informed['G000100']:.2f}" in guide_rows[0][11]
+    assert f"{informed['G000100']:.2f}" in guide_rows[0][c["Glosas"]]
+    assert D(str(guide_rows[0][c["Glosado"]])) == informed["G000100"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: gateway/reports/sheets.py analytic() writes a glosa on a guide as a row whose "
-    "value is only inside the text of the Glosas column ('1705 ... (99999899.00)'), with no "
-    "number in Liberado (nor any Glosado column): the clerk who sums the Liberado column of "
-    "the analytic workbook gets more than the operator released - here the whole of a guide "
-    "glosada in full - and the workbook has no total row to compare with",
-)
 def test_the_analytic_workbook_liberado_column_adds_up_to_what_was_released(client, hundred):
+    """A glosa on a guide (here the whole of G000100) is on the listing as a number: the clerk
+    who sums the Liberado column gets what the operator released, the Glosado column what it
+    withheld, and both match the totals above the listing."""
     numero, informed, glosado = hundred
     signed_in(client)
-    rows = table(fetch(client, "analitico.xlsx", numero))
-    liberado = rows[0].index("Liberado")
-    column = [r[liberado] for r in rows[1:] if isinstance(r[liberado], int | float)]
+    content = fetch(client, "analitico.xlsx", numero)
+    rows = table(content)
     released = sum(informed.values()) - sum(glosado.values())
-    assert sum(column) == pytest.approx(float(released), abs=0.005)
+    expected = {
+        "Informado": sum(informed.values()),
+        "Processado": sum(informed.values()),
+        "Glosado": sum(glosado.values()),
+        "Liberado": released,
+    }
+    totals = header_values(content)
+    for title, value in expected.items():
+        column = [r[columns(rows[0])[title]] for r in rows[1:]]
+        numbers = [v for v in column if isinstance(v, int | float)]
+        assert len(numbers) == len([v for v in column if v is not None]), title
+        assert sum(numbers) == pytest.approx(float(value), abs=0.005), title
+        assert D(str(totals[f"Valor {title.lower()}"])).quantize(D("0.01")) == value, title
+
+
+def test_the_analytic_workbook_adds_up_when_a_guide_differs_from_its_items(client, gw, analyst):
+    """The operator may give a guide values of its own (a valor liberado typed for the guide,
+    not from its items): the listing has a row with the difference, so its columns still add up
+    to the guides' values, as in the synthetic workbook."""
+    guides = [SampleGuide("G1"), SampleGuide("G2"), SampleGuide("G3")]
+    numero = sadt_lot(client, "DIF", guides)
+    analysed(
+        gw,
+        analyst,
+        numero,
+        [
+            GuideAnalysis("G1", valor_liberado=D("125.00")),
+            GuideAnalysis("G2", glosas=[GlosaInput("1705", D("10.00"))]),
+            GuideAnalysis("G3", items=[ItemAnalysis(1, glosas=[GlosaInput("1801", D("0.50"))])]),
+        ],
+    )
+    signed_in(client)
+    analytic = table(fetch(client, "analitico.xlsx", numero))
+    synthetic = table(fetch(client, "sintetico.xlsx", numero))
+    by_guide = {r[0]: r for r in synthetic[1:-1]}
+    c, s = columns(analytic[0]), columns(synthetic[0])
+    assert D(str(by_guide["G1"][s["Liberado"]])) == D("125.00")
+    for guide in ("G1", "G2", "G3"):
+        for title in ("Informado", "Processado", "Glosado", "Liberado"):
+            values = [r[c[title]] for r in analytic[1:] if r[0] == guide]
+            total = sum((D(str(v)) for v in values if v is not None), D("0"))
+            assert total == D(str(by_guide[guide][s[title]])), (guide, title)
+    differences = [r for r in analytic[1:] if r[c["Descrição"]] == "Valores da guia fora dos itens"]
+    assert [r[0] for r in differences] == ["G1"]
+    assert D(str(differences[0][c["Glosado"]])) == D("25.00")
 
 
 # --- values of zero, one cent and the largest ------------------------------------------------
@@ -714,7 +819,7 @@ def test_zero_one_cent_and_the_largest_value_are_printed_exactly(client, extreme
 def test_zero_one_cent_and_the_largest_value_are_numbers_in_the_workbooks(client, extremes, name):
     signed_in(client)
     rows = table(fetch(client, name, extremes))
-    column = 3 if name == "sintetico.xlsx" else 8  # Informado
+    column = columns(rows[0])["Informado"]
     by_guide: dict[str, Decimal] = {}
     for row in rows[1:]:
         if row[0] in SMALL_AND_LARGE and row[column] is not None:

@@ -40,11 +40,8 @@ def format_size(size: int) -> str:
 
 
 def format_money(value) -> str:
-    """R$ 1.234,56"""
-    if value is None:
-        return "—"
-    text = f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"R$ {text}"
+    """R$ 1.234,56, as the PDFs write it; a dash for no value."""
+    return "—" if value is None else pdf.money(value)
 
 
 def format_day(value) -> str:

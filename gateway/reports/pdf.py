@@ -1,21 +1,21 @@
 """What every PDF of the portal shares: A4 pages with the operator's heading, labelled fields,
 tables with totals, Brazilian money and dates, and a footer with the page number.
 
-reportlab's built-in Helvetica covers ISO-8859-1 (and the dashes and quotes of WinAnsi), which is
-every character TISS text can carry, so no font file is shipped.
+Texts are drawn in reportlab's built-in Helvetica (ISO-8859-1 and the extras of Windows-1252,
+nothing embedded); any other character in the fallback fonts of gateway.reports.fonts.
 """
 
 import io
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     KeepTogether,
     Paragraph,
@@ -24,6 +24,8 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+
+from gateway.reports import fonts
 
 BLUE = colors.HexColor("#0a4f94")
 LINE = colors.HexColor("#b8c4d2")
@@ -81,7 +83,43 @@ def document(doc: str | None) -> str:
 
 def p(text: object, style: ParagraphStyle = TEXT) -> Paragraph:
     """A paragraph of plain text (reportlab reads markup: everything typed is escaped)."""
-    return Paragraph(escape("" if text is None else str(text)), style)
+    return Paragraph(fonts.markup("" if text is None else str(text), style.fontName), style)
+
+
+FOOTER_FONT, FOOTER_SIZE = "Helvetica", 7
+ELLIPSIS = "…"
+
+
+def shortened(text: str, fits) -> str:
+    """The longest start of `text` that, with an ellipsis, `fits` (all of it if it fits)."""
+    if fits(text):
+        return text
+    low, high = 0, len(text)  # text[:low] + ELLIPSIS fits; text[:high] + ELLIPSIS does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(text[:middle].rstrip() + ELLIPSIS):
+            low = middle
+        else:
+            high = middle
+    return text[:low].rstrip() + ELLIPSIS
+
+
+def footer_line(issuer: str, title: str, issued: str, room: float) -> str:
+    """'<issuer> · <title> · emitido em <issued>' in at most `room` points: an operator's name
+    may have 200 characters, more than a line holds. The name (the issuer before its last ' · ',
+    which the registro ANS follows) is shortened first, so the registro ANS, the title and the
+    date stay; the heading of the first page has the whole name."""
+
+    def fits(text: str) -> bool:
+        return fonts.width(text, FOOTER_FONT, FOOTER_SIZE) <= room
+
+    name, sep, registro = issuer.rpartition(" · ")
+    if not sep:
+        name, registro = issuer, ""
+    tail = f"{sep}{registro} · {title} · emitido em {issued}"
+    if fits(ELLIPSIS + tail):
+        return shortened(name, lambda head: fits(head + tail)) + tail
+    return shortened(f"{issuer} · {title} · emitido em {issued}", fits)
 
 
 class Report:
@@ -186,14 +224,18 @@ class Report:
             author=self.issuer,
             creator="tiss-gateway · Portal do Prestador",
         )
-        footer = f"{self.issuer} · {self.title} · emitido em {moment(generated_at)}"
+        left, right = 15 * mm, size[0] - 15 * mm
+        issued = moment(generated_at)
 
         def on_page(canvas, document_) -> None:
+            number = f"Página {document_.page}"
+            room = right - left - stringWidth(number, FOOTER_FONT, FOOTER_SIZE) - 4 * mm
             canvas.saveState()
-            canvas.setFont("Helvetica", 7)
             canvas.setFillColor(colors.HexColor("#4a5868"))
-            canvas.drawString(15 * mm, 9 * mm, footer)
-            canvas.drawRightString(size[0] - 15 * mm, 9 * mm, f"Página {document_.page}")
+            line = footer_line(self.issuer, self.title, issued, room)
+            fonts.draw(canvas, left, 9 * mm, line, FOOTER_FONT, FOOTER_SIZE)
+            canvas.setFont(FOOTER_FONT, FOOTER_SIZE)
+            canvas.drawRightString(right, 9 * mm, number)
             canvas.restoreState()
 
         doc.build(self.story, onFirstPage=on_page, onLaterPages=on_page)

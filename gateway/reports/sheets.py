@@ -1,9 +1,11 @@
 """The protocol reports as Excel workbooks (openpyxl): the same rows as the PDFs, with numbers
-kept as numbers so the billing clerk can sum and filter them."""
+kept as numbers so the billing clerk can sum and filter them, and every money column adding up
+to the protocol's totals."""
 
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
@@ -11,6 +13,7 @@ from openpyxl.utils import get_column_letter
 
 from gateway.services.provider_area.protocols import ProtocolSummary
 from gateway.tiss.codes import describe
+from gateway.tiss.views import ZERO, GuideView
 
 MONEY = '"R$" #,##0.00'
 _BOLD = Font(bold=True)
@@ -27,7 +30,7 @@ def _append(sheet, values: Sequence) -> None:
             cell.data_type = "s"
 
 
-def _header(sheet, summary: ProtocolSummary, title: str) -> None:
+def _header(sheet, summary: ProtocolSummary, title: str, *, totals: bool = False) -> None:
     view = summary.view
     _append(sheet, [title])
     sheet["A1"].font = Font(bold=True, size=14)
@@ -41,6 +44,18 @@ def _header(sheet, summary: ProtocolSummary, title: str) -> None:
     ):
         _append(sheet, [label, value])
         sheet.cell(sheet.max_row, 1).font = _BOLD
+    if totals:
+        # Above the listing, not as its last row: a clerk who sums a whole column of the listing
+        # would count a total row twice.
+        for label, value in (
+            ("Valor informado", view.informado),
+            ("Valor processado", view.processado),
+            ("Valor glosado", view.glosado),
+            ("Valor liberado", view.liberado),
+        ):
+            _append(sheet, [label, value])
+            sheet.cell(sheet.max_row, 1).font = _BOLD
+            sheet.cell(sheet.max_row, 2).number_format = MONEY
     sheet.append([])
 
 
@@ -66,47 +81,69 @@ def _bytes(book: Workbook, generated_at: datetime) -> bytes:
     return out.getvalue()
 
 
+def _glosado(processado: Decimal | None, liberado: Decimal | None) -> Decimal | None:
+    # As GuideView.glosado: what the analysis withheld, processed minus released.
+    return processado - liberado if processado is not None and liberado is not None else None
+
+
+def _guide_rows(guide: GuideView) -> list[list]:
+    """The guide's rows of the analytic listing: one per item, one per glosa on the whole guide,
+    and, when the guide's values are not those rows' sums, one with the difference, so that each
+    money column adds up to the guide's values.
+
+    A glosa on the guide lowers what the guide releases but not what its items release: its row
+    has the glosa as Glosado and, negative, as Liberado. The difference row holds what the guide
+    states beyond its items (the expenses a guide totals without listing them as items, values the
+    operator gave the guide itself)."""
+    start = [guide.numero_guia_prestador, guide.numero_carteira]
+    rows = []
+    for item in guide.items:
+        rows.append(
+            start
+            + [
+                item.sequencial,
+                item.data_realizacao,
+                item.codigo_tabela,
+                item.codigo_procedimento,
+                item.descricao,
+                float(item.quantidade),
+                item.valor_informado,
+                item.valor_processado,
+                _glosado(item.valor_processado, item.valor_liberado),
+                item.valor_liberado,
+                "; ".join(f"{g.code} {describe(g.code)}" for g in item.glosas),
+            ]
+        )
+    for glosa in guide.glosas:
+        text = f"{glosa.code} {describe(glosa.code)} ({glosa.valor:.2f})"
+        rows.append(
+            start
+            + [None, None, None, None, "Glosa da guia", None, None, None]
+            + [glosa.valor, -glosa.valor]
+            + [text + (f" – {glosa.descricao}" if glosa.descricao else "")]
+        )
+    informado = guide.valor_informado - sum((i.valor_informado for i in guide.items), ZERO)
+    processado = liberado = None
+    if guide.analyzed:
+        processado = guide.processado - sum((i.valor_processado or ZERO for i in guide.items), ZERO)
+        liberado = guide.liberado - (
+            sum((i.valor_liberado or ZERO for i in guide.items), ZERO)
+            - sum((g.valor for g in guide.glosas), ZERO)
+        )
+    if informado or processado or liberado:
+        rows.append(
+            start
+            + [None, None, None, None, "Valores da guia fora dos itens", None]
+            + [informado, processado, _glosado(processado, liberado), liberado, None]
+        )
+    return rows
+
+
 def analytic(summary: ProtocolSummary, generated_at: datetime) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Analítico"
-    _header(sheet, summary, "Relatório de Protocolo – Analítico")
-    rows = []
-    for guide in summary.view.guides:
-        for item in guide.items:
-            rows.append(
-                [
-                    guide.numero_guia_prestador,
-                    guide.numero_carteira,
-                    item.sequencial,
-                    item.data_realizacao,
-                    item.codigo_tabela,
-                    item.codigo_procedimento,
-                    item.descricao,
-                    float(item.quantidade),
-                    item.valor_informado,
-                    item.valor_processado,
-                    item.valor_liberado,
-                    "; ".join(f"{g.code} {describe(g.code)}" for g in item.glosas),
-                ]
-            )
-        for glosa in guide.glosas:
-            rows.append(
-                [
-                    guide.numero_guia_prestador,
-                    guide.numero_carteira,
-                    None,
-                    None,
-                    None,
-                    None,
-                    "Glosa da guia",
-                    None,
-                    None,
-                    None,
-                    None,
-                    f"{glosa.code} {describe(glosa.code)} ({glosa.valor:.2f})",
-                ]
-            )
+    _header(sheet, summary, "Relatório de Protocolo – Analítico", totals=True)
     _table(
         sheet,
         [
@@ -120,11 +157,12 @@ def analytic(summary: ProtocolSummary, generated_at: datetime) -> bytes:
             "Quantidade",
             "Informado",
             "Processado",
+            "Glosado",
             "Liberado",
             "Glosas",
         ],
-        rows,
-        {9, 10, 11},
+        [row for guide in summary.view.guides for row in _guide_rows(guide)],
+        {9, 10, 11, 12},
     )
     return _bytes(book, generated_at)
 
