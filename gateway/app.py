@@ -57,6 +57,7 @@ class GatewayApp:
                 environ[ENV_CLIENT_CERT] = (
                     _client_certificate(environ) if self.gw.settings.client_cert_headers else None
                 )
+                _withhold_from_spyne(environ, "HTTP_AUTHORIZATION")  # TISS logs in by the body
                 try:
                     return soap_app(environ, start_response)
                 except Exception:
@@ -68,6 +69,7 @@ class GatewayApp:
         return self.web(environ, start_response)
 
     def _backoffice(self, environ, start_response):
+        _withhold_from_spyne(environ)  # Authorization is moved aside by backoffice itself
         environ[ENV_GATEWAY] = self.gw
         environ[ENV_REQUEST_ID] = _request_id(environ)
         environ[ENV_REMOTE] = environ.get("REMOTE_ADDR")
@@ -76,6 +78,16 @@ class GatewayApp:
         except Exception:
             log.exception("back-office SOAP application failed")
             return backoffice.last_resort_fault(start_response)
+
+
+# Headers that carry credentials and that the SOAP services do not read (or have read already):
+# spyne writes every HTTP header at DEBUG, so they are taken out of the environ it sees.
+_SECRET_HEADERS = ("HTTP_COOKIE", "HTTP_PROXY_AUTHORIZATION", "HTTP_X_SSL_CLIENT_CERT")
+
+
+def _withhold_from_spyne(environ, *more: str) -> None:
+    for name in (*_SECRET_HEADERS, *more):
+        environ.pop(name, None)
 
 
 def _is_backoffice(environ) -> bool:

@@ -1,9 +1,12 @@
 """The `tiss-gateway` command."""
 
 import argparse
+import os
+import re
 import sys
 from datetime import date
 from pathlib import Path
+from urllib.parse import unquote
 
 from gateway.config import ConfigError, Settings
 from gateway.tiss.schemas import SchemaSetError
@@ -379,6 +382,20 @@ def _number_in(low: int, high: int):
     return number
 
 
+def _without_credentials(text: str) -> str:
+    """`text` with every piece of TISS_DATABASE_URL's login and password masked. A password with
+    an unescaped '@' or ':' is misread as part of the host or the port, and the driver's message
+    (failed to resolve host 'Senha@127.0.0.1') would quote it. Pieces of one or two characters
+    are left: masking them would garble the message, and they say little of the password."""
+    url = os.environ.get("TISS_DATABASE_URL", "")
+    userinfo = url.partition("://")[2].rpartition("@")[0]
+    pieces = {p for raw in re.split(r"[:@/]", userinfo) for p in (raw, unquote(raw))}
+    for piece in sorted(pieces, key=len, reverse=True):
+        if len(piece) >= 3:
+            text = text.replace(piece, "***")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
@@ -386,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(Settings.from_env(), args)
     except (ConfigError, SchemaSetError, ValueError) as exc:
-        print(f"tiss-gateway: {exc}", file=sys.stderr)
+        print(f"tiss-gateway: {_without_credentials(str(exc))}", file=sys.stderr)
     except ArgumentError:
         # Not the URL itself: it may hold the database password.
         print(
@@ -397,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     except DBAPIError as exc:
         # Unreachable server, wrong credentials, a schema never created: the driver's first line.
         lines = str(exc.orig).strip().splitlines()
-        reason = lines[0] if lines else type(exc.orig).__name__
+        reason = _without_credentials(lines[0]) if lines else type(exc.orig).__name__
         print(
             f"tiss-gateway: database error: {reason} (is the server up, and has "
             "`tiss-gateway db upgrade` been run?)",

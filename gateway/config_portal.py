@@ -3,6 +3,8 @@
 import os
 from dataclasses import dataclass
 
+import limits.storage
+
 from gateway.config import ConfigError, _bool, _int
 
 
@@ -47,9 +49,23 @@ class PortalSettings:
         return cls(
             secret_key=key,
             cookie_secure=_bool("TISS_COOKIE_SECURE", True),
-            rate_limit_storage=os.environ.get("TISS_RATE_LIMIT_STORAGE") or "memory://",
+            rate_limit_storage=_rate_limit_storage(),
             login_rate_limit=os.environ.get("TISS_LOGIN_RATE_LIMIT") or "10 per minute",
             # 0 or less would refuse every upload.
             max_upload_bytes=_int("TISS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024),
             mail=MailSettings.from_env(),
         )
+
+
+def _rate_limit_storage() -> str:
+    """A storage URL of the limits package that Flask-Limiter can use (not its async ones).
+    Checked here so that a mistyped scheme is one line at start naming the variable, never the
+    URL: it may hold the store's password."""
+    value = os.environ.get("TISS_RATE_LIMIT_STORAGE") or "memory://"
+    scheme, sep, _ = value.partition("://")
+    if not sep or scheme.startswith("async+") or scheme not in limits.storage.SCHEMES:
+        raise ConfigError(
+            "TISS_RATE_LIMIT_STORAGE is not a storage URL Flask-Limiter can use (memory://, "
+            "memcached://host:port, redis://[:password@]host:port/db, ...)"
+        )
+    return value

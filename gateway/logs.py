@@ -38,6 +38,9 @@ _SENHA = re.compile(
     rf"(<{SENHA_ELEMENT}\b[^>]*>).*?(?=</{SENHA_ELEMENT}|\Z)", re.IGNORECASE | re.DOTALL
 )
 _ARGON2 = re.compile(r"\$argon2(?:id|i|d)\$[^\s'\"]+")
+# The text of every element named nome* (nomeBeneficiario, nomeSocialBeneficiario, the back
+# office's nome): a message dumped at DEBUG (spyne's own loggers) holds beneficiaries' names.
+_NAME = re.compile(r"(<(?:[\w.-]+:)?nome\w*\b[^>/]*>)[^<]*", re.IGNORECASE)
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged as a field.
 _RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -62,6 +65,7 @@ def current_request_id() -> str | None:
 def redact(text: str) -> str:
     text = _SQL_PARAMETERS.sub("[parameters: hidden]", text)
     text = _SENHA.sub(r"\1***", text)
+    text = _NAME.sub(r"\1***", text)
     return _ARGON2.sub("$argon2$***", text)
 
 

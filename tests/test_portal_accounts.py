@@ -250,7 +250,7 @@ def test_password_change_reaches_the_web_service(client, gw):
 
 def reset_link(outbox) -> str:
     (mail,) = sorted(outbox.glob("*.eml"))[-1:]
-    found = re.search(r"http://localhost(/portal/senha/redefinir/[\w-]+)", mail.read_text())
+    found = re.search(r"http://localhost(/portal/senha/redefinir\?token=[\w-]+)", mail.read_text())
     assert found, mail.read_text()
     return found.group(1)
 
@@ -291,7 +291,7 @@ def test_reset_link_expires(client, gw, clock):
     clock(minutes=61)
     expired = client.get(link)
     assert expired.status_code == 410 and "expirou" in ps.text(expired)
-    assert client.get("/portal/senha/redefinir/inventado").status_code == 410
+    assert client.get("/portal/senha/redefinir?token=inventado").status_code == 410
 
 
 def test_temporary_password_must_be_changed_at_first_access(client, gw):

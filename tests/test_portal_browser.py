@@ -275,7 +275,7 @@ def test_reset_link_and_first_access(page, gw, shot):
     page.get_by_role("button", name="Enviar link").click()
     expect(page.get_by_text("enviamos para ele um link")).to_be_visible()
     (mail,) = (gw.settings.var_dir / "outbox").glob("*.eml")
-    link = re.search(r"https?://\S+/portal/senha/redefinir/\S+", mail.read_text()).group(0)
+    link = re.search(r"https?://\S+/portal/senha/redefinir\?token=\S+", mail.read_text()).group(0)
     page.goto(link)
     field(page, "Nova senha").fill("Redefinida@2026")
     page.get_by_label("Confirmação da nova senha").fill("Redefinida@2026")

@@ -38,7 +38,7 @@ AREA = pa.AREA
 A_LOGIN, A_PASSWORD = PROVIDER_A.cnpj, PROVIDER_A.password
 A_EMAIL = "faturamento@hospitala.com.br"
 NEW_PASSWORD = "Redefinida@2026"
-LINK = re.compile(r"https?://[^\s/]+(/portal/senha/redefinir/[\w-]+)")
+LINK = re.compile(r"https?://[^\s/]+(/portal/senha/redefinir\?token=[\w-]+)")
 SECOND_DELEGATE_CPF = "99351819019"
 SECOND_DELEGATE_EMAIL = "joao.recepcao@example.com"
 
@@ -105,7 +105,7 @@ def mailed_links(gw) -> list[str]:
     """Every reset link in the outbox, as mailed (absolute)."""
     found = []
     for mail in sorted((gw.settings.var_dir / "outbox").glob("*.eml")):
-        found += re.findall(r"https?://[^\s]+/portal/senha/redefinir/[\w-]+", mail.read_text())
+        found += re.findall(r"https?://\S+/portal/senha/redefinir\?token=[\w-]+", mail.read_text())
     return found
 
 
@@ -529,7 +529,7 @@ def test_reset_pages_never_hand_their_token_to_another_site(gw):
     pages = [
         browser.get(link),
         ps.post(browser, link, {"password": "fraca", "password_confirm": "fraca"}),
-        browser.get("/portal/senha/redefinir/inventado"),
+        browser.get("/portal/senha/redefinir?token=inventado"),
     ]
     assert [p.status_code for p in pages] == [200, 422, 410]
     for page in pages:
@@ -568,14 +568,14 @@ def test_the_reset_link_never_points_at_the_host_the_requester_chose(gw, caplog)
 def test_without_a_public_url_the_demo_on_this_machine_still_mails_its_link(gw):
     set_email(gw, A_LOGIN, A_EMAIL)
     (mailed,) = forgot_from_host(gw, "127.0.0.1:8000")
-    assert mailed.startswith("http://127.0.0.1:8000/portal/senha/redefinir/")
+    assert mailed.startswith("http://127.0.0.1:8000/portal/senha/redefinir?token=")
 
 
 def test_with_a_public_url_the_reset_link_uses_it_whatever_the_host(gw):
     set_email(gw, A_LOGIN, A_EMAIL)
     settings = dataclasses.replace(gw.settings, public_url="https://tiss.operadora.example")
     (mailed,) = forgot_from_host(gw, "phishing.example", settings=settings)
-    assert mailed.startswith("https://tiss.operadora.example/portal/senha/redefinir/")
+    assert mailed.startswith("https://tiss.operadora.example/portal/senha/redefinir?token=")
 
 
 # Login and logout ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+import limits.errors
 from flask import (
     Blueprint,
     Flask,
@@ -49,9 +50,13 @@ def init_portal(app: Flask, gw: Gateway) -> Callable[[int], Response]:
         WTF_CSRF_CHECK_DEFAULT=False,
     )
     csrf = CSRFProtect(app)
-    limiter = Limiter(
-        get_remote_address, app=app, storage_uri=settings.rate_limit_storage, default_limits=[]
-    )
+    try:
+        limiter = Limiter(
+            get_remote_address, app=app, storage_uri=settings.rate_limit_storage, default_limits=[]
+        )
+    except limits.errors.ConfigurationError as exc:  # e.g. redis:// without the redis package
+        reason = str(exc).replace(settings.rate_limit_storage, "<url>")  # it may hold a password
+        raise ConfigError(f"TISS_RATE_LIMIT_STORAGE cannot be used: {reason}") from None
     portal = context.Portal(gw, Mailer(settings.mail, gw.settings.var_dir), limiter)
     root = Blueprint(
         "portal",

@@ -140,8 +140,12 @@ def blueprint(portal: Portal) -> Blueprint:
         )
         return render_template("portal/forgot.html", sent=True)
 
-    @bp.route("/senha/redefinir/<token>", methods=["GET", "POST"])
-    def reset_password(token: str):
+    # The token travels in the query string, never in the path: paths are written to the access
+    # logs (the gateway's, Flask's error lines, nginx's), query strings nowhere, and whoever
+    # reads a log must not be able to take an account over within the link's hour.
+    @bp.route("/senha/redefinir", methods=["GET", "POST"])
+    def reset_password():
+        token = request.args.get("token", "")
         try:
             login = reset.check_token(portal.db, token, portal.now())
             if request.method == "POST":

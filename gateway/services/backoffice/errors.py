@@ -13,10 +13,14 @@ class ErrorKind(enum.Enum):
 class BackOfficeError(ValueError):
     """A refusal with a message for the operator's staff (Portuguese). Nothing was written."""
 
-    def __init__(self, message: str, kind: ErrorKind = ErrorKind.INVALID) -> None:
+    def __init__(
+        self, message: str, kind: ErrorKind = ErrorKind.INVALID, *, logged: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.kind = kind
+        # What the log says instead, when the message quotes what was sent (it may be personal).
+        self.logged = logged or message
 
 
 def not_found(message: str) -> BackOfficeError:

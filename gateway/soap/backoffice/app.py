@@ -173,7 +173,7 @@ def _run(ctx, name: str) -> etree._Element:
         answer = OPERATIONS[name](gw, staff, Reader(request.payload))
     except BackOfficeError as exc:
         # The password never reaches the log; a refused login is logged without its reason.
-        reason = BAD_LOGIN if exc.kind is ErrorKind.AUTHENTICATION else exc.message
+        reason = BAD_LOGIN if exc.kind is ErrorKind.AUTHENTICATION else exc.logged
         log.info("back office %s by %r refused (%s): %s", name, login, _origin(ctx), reason)
         raise fault_for(exc) from None
     except Exception:

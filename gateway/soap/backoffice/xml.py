@@ -36,24 +36,28 @@ def _schema() -> etree.XMLSchema:
     return schema
 
 
+def _schema_error_log(element: etree._Element) -> list:
+    schema = _schema()
+    return [] if schema.validate(element) else list(schema.error_log)
+
+
 def schema_errors(element: etree._Element) -> list[str]:
     """Every error the schema finds in `element` (a request or a response element)."""
-    schema = _schema()
-    if schema.validate(element):
-        return []
-    return [f"linha {e.line}: {e.message}" for e in schema.error_log]
+    return [f"linha {e.line}: {e.message}" for e in _schema_error_log(element)]
 
 
 def check_request(element: etree._Element) -> None:
-    errors = schema_errors(element)
-    if errors:
+    """The staff get every error with the value that broke it; the log only where each is:
+    libxml2 quotes the value, and a beneficiary's name typed into the wrong field is one."""
+    entries = _schema_error_log(element)
+    if entries:
+        errors = [f"linha {e.line}: {e.message}" for e in entries]
         shown = "; ".join(errors[:MAX_REPORTED_ERRORS])
         more = len(errors) - MAX_REPORTED_ERRORS
         suffix = f"; e mais {more} erro(s)" if more > 0 else ""
-        raise BackOfficeError(
-            f"requisição fora do schema tissGatewayBackOffice.xsd ({len(errors)} erro(s)): "
-            f"{shown}{suffix}"
-        )
+        summary = f"requisição fora do schema tissGatewayBackOffice.xsd ({len(errors)} erro(s))"
+        places = "; ".join(f"linha {e.line}: {e.path}" for e in entries[:MAX_REPORTED_ERRORS])
+        raise BackOfficeError(f"{summary}: {shown}{suffix}", logged=f"{summary} em {places}")
 
 
 class Reader:
