@@ -12,6 +12,9 @@ from datetime import date
 
 _NOT_A_DIGIT = re.compile(r"[^0-9]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# What a field says when it holds one of them.
+CONTROL_MESSAGE = "remova os caracteres invisíveis (de controle) do texto"
 _BRAZILIAN_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 # What a field of dates says when what was typed is not one.
 DATE_FORMAT_MESSAGE = "informe uma data válida, como 31/12/2026"
@@ -36,6 +39,13 @@ def typed_day(text: str | None) -> date | None:
         return date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
         return None
+
+
+def has_invisible_characters(text: str, *, multiline: bool = False) -> bool:
+    """A control character (a NUL, an escape copied with the text): PostgreSQL refuses a NUL and
+    XML cannot carry most of them. In a multi-line text (a reason, a message) line breaks and
+    tabs are text."""
+    return bool((_CONTROL_BUT_LINES if multiline else _CONTROL).search(text))
 
 
 def is_digits(text: str, length: int) -> bool:
@@ -73,10 +83,9 @@ class FieldReader:
             if required:
                 self.fail(name, "campo obrigatório")
             return None
-        # Invisible control characters (a NUL, an escape copied with the text): PostgreSQL
-        # refuses a NUL, and XML cannot carry most of them. Line breaks and tabs are spaces by now.
-        if _CONTROL.search(value):
-            self.fail(name, "remova os caracteres invisíveis (de controle) do texto")
+        # Line breaks and tabs are spaces by now.
+        if has_invisible_characters(value):
+            self.fail(name, CONTROL_MESSAGE)
             return None
         if len(value) > max_len:
             self.fail(name, f"no máximo {max_len} caracteres")

@@ -39,6 +39,7 @@ from tests.backoffice_client import (
     stored_protocol,
 )
 from tests.conftest import PROVIDER_A, PROVIDER_B
+from tests.test_backoffice_beneficiaries import beneficiario
 from tests.test_soap_queries import query_for, statement, status_of
 from tests.tissclient import NS as TISS_NS
 from tests.tissclient import post
@@ -722,18 +723,6 @@ def test_trailing_zeros_are_not_extra_decimals(gw, bo, client, server_url):
 
 
 # --- beneficiaries -------------------------------------------------------------------------------
-
-
-def beneficiario(carteira, **overrides):
-    values = dict(
-        numeroCarteira=carteira,
-        nome="Maria da Conceição",
-        plano="Plano Ouro",
-        situacao="ativo",
-        dataAdesao=date(2020, 1, 1),
-    )
-    values.update(overrides)
-    return values
 
 
 def registry(gw):

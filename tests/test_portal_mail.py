@@ -1,7 +1,7 @@
 """Outgoing mail: SMTP (with STARTTLS and login) when TISS_SMTP_HOST is set, else a readable
 .eml file in TISS_VAR_DIR/outbox/."""
 
-from email import message_from_bytes
+from email import message_from_bytes, policy
 
 from gateway.config_portal import MailSettings
 from gateway.services import mail
@@ -25,9 +25,9 @@ class FakeSMTP:
     def login(self, user, password):
         self.calls.append(("login", user, password))
 
-    def send_message(self, message):
-        self.calls.append(("send", message["To"]))
-        FakeSMTP.sent.append((self.calls, message))
+    def sendmail(self, sender, recipients, data, mail_options=()):
+        self.calls.append(("send", sender, recipients, list(mail_options)))
+        FakeSMTP.sent.append((self.calls, message_from_bytes(data, policy=policy.default)))
 
 
 def test_smtp_when_configured(monkeypatch, tmp_path):
@@ -39,7 +39,7 @@ def test_smtp_when_configured(monkeypatch, tmp_path):
         ("connect", "smtp.example", 587),
         ("starttls",),
         ("login", "u", "p"),
-        ("send", "a@example.com"),
+        ("send", "nao-responda@localhost", ["a@example.com"], []),
     ]
     assert message.get_content() == "Olá, redefinição de senha\n"
     assert not (tmp_path / "outbox").exists()

@@ -30,18 +30,43 @@ def send_mail(mail: MailSettings, var_dir: Path, to: str, subject: str, body: st
         message.set_content(body, cte="quoted-printable")
         _send_smtp(mail, message)
     else:
-        # Plain 8-bit text, so a person can read the file and copy a link from it as it is.
-        message.set_content(body, cte="8bit")
+        # Plain 8-bit text, so a person can read the file and copy a link from it as it is;
+        # quoted-printable only when a line is longer than a mail line may be (998 octets).
+        short = all(len(line.encode()) <= 998 for line in body.splitlines())
+        message.set_content(body, cte="8bit" if short else "quoted-printable")
         _write_outbox(outbox_dir(var_dir), message)
 
 
 def _send_smtp(mail: MailSettings, message: EmailMessage) -> None:
+    # Not smtp.send_message: for an all-ASCII mail it flattens with a generator that writes a
+    # body line starting with "From " as ">From " (mbox quoting), changing what staff wrote.
+    sender, recipients = _envelope(message)
+    international = _international(message)
+    data = message.as_bytes(policy=message.policy.clone(utf8=international))
     with smtplib.SMTP(mail.smtp_host, mail.smtp_port, timeout=30) as smtp:
         if mail.smtp_starttls:
             smtp.starttls(context=ssl.create_default_context())
         if mail.smtp_user:
             smtp.login(mail.smtp_user, mail.smtp_password or "")
-        smtp.send_message(message)
+        options = []
+        if international:  # an accented address travels only to a server that takes SMTPUTF8
+            smtp.ehlo_or_helo_if_needed()
+            if not smtp.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("the mail server does not offer SMTPUTF8")
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        smtp.sendmail(sender, recipients, data, mail_options=options)
+
+
+def _envelope(message: EmailMessage) -> tuple[str, list[str]]:
+    sender = message["From"].addresses[0].addr_spec
+    return sender, [address.addr_spec for address in message["To"].addresses]
+
+
+def _international(message: EmailMessage) -> bool:
+    """An address with an accent: the mail is written with UTF-8 headers (RFC 6532), since an
+    address may not hold an RFC 2047 encoded word (=?utf-8?q?usu=C3=A1rio?=@...)."""
+    sender, recipients = _envelope(message)
+    return not all(address.isascii() for address in (sender, *recipients))
 
 
 def _write_outbox(folder: Path, message: EmailMessage) -> None:
@@ -50,7 +75,7 @@ def _write_outbox(folder: Path, message: EmailMessage) -> None:
     path = folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
     # Written under a temporary name and renamed, so a reader never sees half a message.
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(message.as_bytes())
+    tmp.write_bytes(message.as_bytes(policy=message.policy.clone(utf8=_international(message))))
     tmp.replace(path)
     log.info("mail to %s written to %s", message["To"], path)
 

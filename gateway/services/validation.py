@@ -1,14 +1,14 @@
 """Checking what people type into the portal: plain strings in, clean values or messages (in
 Portuguese, by field) out. Used by the account and credentialing use cases."""
 
-import re
 from collections.abc import Iterable
 from datetime import date
+
+from email_validator import EmailNotValidError, validate_email
 
 from gateway.forms import DATE_FORMAT_MESSAGE, FieldReader, InvalidInput, digits_only, typed_day
 from gateway.services.documents import normalize, valid_cnpj, valid_cpf
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 # InvalidInput lives in gateway.forms; the use cases import it from here.
 __all__ = ["UFS", "Fields", "InvalidInput", "invalid"]
 UFS = "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split()
@@ -41,7 +41,7 @@ class Fields(FieldReader):
 
     def email(self, name: str, *, required: bool = True) -> str | None:
         value = self.text(name, required=required, max_len=254)
-        if value and not EMAIL.match(value):
+        if value and not _mailable(value):
             self.fail(name, "e-mail inválido")
         return value.lower() if value else None
 
@@ -92,3 +92,15 @@ class Fields(FieldReader):
         if day is None:
             self.fail(name, DATE_FORMAT_MESSAGE)
         return day
+
+
+def _mailable(address: str) -> bool:
+    """An address the To header reads as that one mailbox (RFC 5322, by email-validator): a
+    local part with ',', ':' or '<>' would name other mailboxes, and a reset link would go to
+    them. Accents in the local part are taken (SMTPUTF8); a domain must be plain ASCII, as
+    before (no conversion to punycode is made)."""
+    try:
+        found = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return found.domain.isascii()

@@ -20,15 +20,26 @@ from storage.models import Account
 from storage.portal_models import PasswordHistory, PasswordResetToken
 
 
-def spend_reset_links(session: Session, account_id: int, now: datetime) -> None:
-    """Every reset link of the account not yet used stops working: once the password has changed
-    by any door, or a newer link was asked for, or the account was switched off, a link mailed
-    before (to a mailbox someone else may read) must not take the account over."""
-    session.execute(
-        update(PasswordResetToken)
-        .where(PasswordResetToken.account_id == account_id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=now)
+def spend_reset_links(
+    session: Session,
+    account_id: int,
+    now: datetime,
+    *,
+    before: int | None = None,
+    only: int | None = None,
+) -> None:
+    """Every reset link of the account not yet used stops working (or only those stored before
+    link `before`, or only link `only`): once the password has changed by any door, or a newer
+    link was mailed, or the account was switched off, a link mailed before (to a mailbox someone
+    else may read) must not take the account over."""
+    query = update(PasswordResetToken).where(
+        PasswordResetToken.account_id == account_id, PasswordResetToken.used_at.is_(None)
     )
+    if before is not None:
+        query = query.where(PasswordResetToken.id < before)
+    if only is not None:
+        query = query.where(PasswordResetToken.id == only)
+    session.execute(query.values(used_at=now))
 
 
 def check_new_password(password: str, confirmation: str, field: str = "password") -> None:

@@ -1,6 +1,7 @@
 """ "Esqueci minha senha": a link with a random token is mailed to the account's e-mail; only the
 token's SHA-256 is stored; it works once, for one hour."""
 
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -18,6 +19,8 @@ from storage.db import Database
 from storage.models import Account
 from storage.portal_models import PasswordResetToken
 
+log = logging.getLogger(__name__)
+
 INVALID_LINK = "Este link de redefinição de senha é inválido, já foi usado ou expirou."
 
 
@@ -29,7 +32,13 @@ def request_reset(
     now: datetime,
     origin: Origin,
 ) -> None:
-    """Always silent about whether the login exists: the page says the same thing either way."""
+    """Always silent about whether the login exists: the page says the same thing either way,
+    even when the mail server fails (that failure is logged and kept in the access log).
+
+    The new link is stored first, the mail sent outside any transaction (an SMTP server may take
+    up to 30 s, and on SQLite a write transaction holds the whole database), and only once it has
+    gone are the links mailed before spent: a mail that fails leaves the person the link they
+    already had."""
     with db.transaction() as session:
         account = find_account(session, typed_login)
         if account is None or not account.active or not account.email:
@@ -44,24 +53,45 @@ def request_reset(
             )
             return
         token = secrets.token_urlsafe(32)
-        spend_reset_links(session, account.id, now)  # only the newest link works
-        session.add(
-            PasswordResetToken(
-                account_id=account.id,
-                token_sha256=token_digest(token),
-                created_at=now,
-                expires_at=now + policy.RESET_LINK_TTL,
-            )
+        link = PasswordResetToken(
+            account_id=account.id,
+            token_sha256=token_digest(token),
+            created_at=now,
+            expires_at=now + policy.RESET_LINK_TTL,
         )
-        access_log.record(session, "password_reset_requested", now, origin, account_id=account.id)
-        email, login = account.email, account.login
+        session.add(link)
+        session.flush()
+        account_id, link_id, email, login = account.id, link.id, account.email, account.login
+    try:
+        _mail_link(mailer, email, login, link_for(token))
+    except Exception as exc:  # SMTP down, the address refused, no SMTPUTF8 for an accented one
+        log.error(
+            "password reset link for account %s not mailed: %s", account_id, type(exc).__name__
+        )
+        with db.transaction() as session:
+            spend_reset_links(session, account_id, now, only=link_id)
+            access_log.record(
+                session,
+                "password_reset_requested",
+                now,
+                origin,
+                account_id=account_id,
+                detail="e-mail não enviado (falha no servidor de e-mail)",
+            )
+        return
+    with db.transaction() as session:
+        spend_reset_links(session, account_id, now, before=link_id)  # only the newest works
+        access_log.record(session, "password_reset_requested", now, origin, account_id=account_id)
+
+
+def _mail_link(mailer: Mailer, email: str, login: str, link: str) -> None:
     minutes = int(policy.RESET_LINK_TTL.total_seconds() // 60)
     mailer.send(
         email,
         "Redefinição de senha do Portal do Prestador",
         f"Recebemos um pedido de nova senha para o login {login}.\n\n"
         f"Para criar uma nova senha, abra o link abaixo (válido por {minutes} minutos, "
-        f"uma única vez):\n\n{link_for(token)}\n\n"
+        f"uma única vez):\n\n{link}\n\n"
         "Se você não fez este pedido, ignore esta mensagem: sua senha continua a mesma.\n",
     )
 

@@ -5,12 +5,14 @@ credentialed provider whose login and password then also work on the TISS web se
 
 These are the use cases the back-office SOAP API can expose as they are."""
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
+from gateway.forms import CONTROL_MESSAGE, has_invisible_characters
 from gateway.services.credentialing import catalog, records
 from gateway.services.credentialing.views import RequestView
 from gateway.services.mail import Mailer
@@ -18,6 +20,8 @@ from gateway.services.validation import invalid
 from storage.db import Database
 from storage.models import Account, Provider
 from storage.portal_models import CredentialingRequest
+
+log = logging.getLogger(__name__)
 
 ACTIONS = {
     # action: (statuses it applies to, status it leads to, reason required)
@@ -111,11 +115,13 @@ def decide(
     if action not in ACTIONS:
         raise invalid("action", "Decisão desconhecida.")
     applies_to, target, reason_required = ACTIONS[action]
-    reason = (reason or "").strip() or None
+    reason = (reason or "").replace("\r\n", "\n").strip() or None
     if reason_required and not reason:
         raise invalid("reason", "Escreva o motivo; o candidato verá esta mensagem.")
     if reason and len(reason) > 4000:
         raise invalid("reason", "No máximo 4000 caracteres.")
+    if reason and has_invisible_characters(reason, multiline=True):
+        raise invalid("reason", CONTROL_MESSAGE[0].upper() + CONTROL_MESSAGE[1:] + ".")
     with db.transaction() as session:
         staff = session.get(Account, staff_account_id)
         if staff is None or staff.kind != "staff" or not staff.active:
@@ -136,7 +142,16 @@ def decide(
         email, login = row.email or row.account.email, row.account.login
         provider_code = code if action == "approve" else None
     if mailer is not None and email:
-        _tell_candidate(mailer, email, login, action, reason, provider_code)
+        # The decision is committed: a mail server that fails now is logged, and whoever decided
+        # is still told what was recorded (trying again would be refused as not applicable).
+        try:
+            _tell_candidate(mailer, email, login, action, reason, provider_code)
+        except Exception:
+            log.exception(
+                "credentialing: decision on request %s recorded, but the mail to the candidate "
+                "failed",
+                request_id,
+            )
     return target
 
 

@@ -53,17 +53,6 @@ def _refusals() -> Iterator[None]:
         ) from None
 
 
-class _Mailer(Mailer):
-    """The decision is committed before the candidate is mailed: a mail server that fails then
-    is logged, and the answer still says what was recorded."""
-
-    def send(self, to: str, subject: str, body: str) -> None:
-        try:
-            super().send(to, subject, body)
-        except Exception:
-            log.exception("credentialing: the decision was recorded but the mail to %s failed", to)
-
-
 def listar(gw: Gateway, _staff: StaffPrincipal, r: Reader) -> etree._Element:
     status = r.text("situacao")
     status = status.strip() if status else None
@@ -116,7 +105,7 @@ def decidir(gw: Gateway, staff: StaffPrincipal, r: Reader) -> etree._Element:
     code = r.text("codigoPrestadorNaOperadora")
     if action == "approve" and code is None:
         code = queue.suggested_code(gw.db, request_id)
-    mailer = _Mailer(gw.settings.portal.mail, gw.settings.var_dir)
+    mailer = Mailer(gw.settings.portal.mail, gw.settings.var_dir)
     with _refusals():
         queue.decide(
             gw.db,
