@@ -1,6 +1,7 @@
 """The `tiss-gateway` command."""
 
 import argparse
+import getpass
 import os
 import re
 import sys
@@ -18,16 +19,46 @@ DEMO_OPERATOR_CNPJ = "34028316000103"
 DEMO_STAFF = "operador.demo"
 DEMO_STAFF_PASSWORD = "Operador@Demo2026"
 DEMO_PASSWORD = "Demo@Tiss2026"
+PASSWORD_HELP = "omit it to type it at a prompt, or pipe it on standard input (unseen in ps)"
 
 
 def _db(settings: Settings):
     from storage.db import Database
 
-    if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
+    if settings.database_url.startswith("sqlite:"):
+        path = settings.database_url.removeprefix("sqlite:").removeprefix("///").split("?")[0]
+        if path in ("", ":memory:") or settings.database_url in ("sqlite:", "sqlite://"):
+            # An in-memory database lives as long as the command: nothing would be kept.
+            raise ConfigError("TISS_DATABASE_URL: give the SQLite file (sqlite:///path/file.db)")
+        folder = Path(path).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the database folder {folder}: {exc.strerror}"
+            ) from None
     return Database(settings.database_url)
+
+
+def _password(args) -> str:
+    """--password, else typed at a prompt (twice), else the first line of standard input: a
+    password in the command line shows in `ps` and stays in the shell's history."""
+    if args.password is not None:
+        return args.password
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("password again: ") != password:
+            raise ConfigError("the two passwords typed differ")
+        return password
+    try:
+        line = sys.stdin.readline()
+    except OSError:  # no standard input at all (closed, or a test runner's)
+        line = ""
+    if not line:
+        raise ConfigError(
+            "no password: give --password, type it at the prompt, or pipe it on standard input"
+        )
+    return line.rstrip("\r\n")
 
 
 def cmd_db_upgrade(settings: Settings, _args) -> int:
@@ -56,7 +87,7 @@ def cmd_provider_add(settings: Settings, args) -> int:
         cpf=args.cpf,
         code=args.code,
         name=args.name,
-        password=args.password,
+        password=_password(args),
         cnes=args.cnes,
     )
     print(f"provider {new.codigo_na_operadora} approved; web-service login {new.login}")
@@ -195,7 +226,7 @@ def cmd_demo(settings: Settings, _args) -> int:
 def cmd_staff_add(settings: Settings, args) -> int:
     from gateway.services.backoffice.staff import add_staff
 
-    staff = add_staff(_db(settings), args.login, args.password)
+    staff = add_staff(_db(settings), args.login, _password(args))
     print(f"staff {staff.login} added; back office: POST /backoffice/v1 (WSDL at ?wsdl)")
     return 0
 
@@ -269,34 +300,40 @@ def cmd_portal_prune(settings: Settings, _args) -> int:
     return 0
 
 
+def _command(subparsers, name: str, text: str) -> argparse.ArgumentParser:
+    """A command whose own --help says what it does (help= alone shows only in the list)."""
+    return subparsers.add_parser(name, help=text, description=text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tiss-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
-    db.add_parser("upgrade", help="apply every migration").set_defaults(func=cmd_db_upgrade)
+    db = _command(sub, "db", "database schema").add_subparsers(dest="action", required=True)
+    _command(db, "upgrade", "apply every migration").set_defaults(func=cmd_db_upgrade)
 
-    op = sub.add_parser("operator", help="this operator").add_subparsers(
-        dest="action", required=True
-    )
-    op_set = op.add_parser("set", help="record this operator's registro ANS and name")
+    op = _command(sub, "operator", "this operator").add_subparsers(dest="action", required=True)
+    op_set = _command(op, "set", "record this operator's registro ANS and name")
     op_set.add_argument("--registro-ans", required=True)
     op_set.add_argument("--name", required=True)
     op_set.add_argument("--cnpj", help="the operator's CNPJ, printed on statements")
     op_set.set_defaults(func=cmd_operator_set)
 
-    prov = sub.add_parser("provider", help="providers").add_subparsers(dest="action", required=True)
-    add = prov.add_parser("add", help="add an approved provider with web-service credentials")
+    prov = _command(sub, "provider", "providers").add_subparsers(dest="action", required=True)
+    add = _command(prov, "add", "add an approved provider with web-service credentials")
     doc = add.add_mutually_exclusive_group(required=True)
     doc.add_argument("--cnpj")
     doc.add_argument("--cpf")
     add.add_argument("--code", required=True, help="codigoPrestadorNaOperadora")
     add.add_argument("--name", required=True)
-    add.add_argument("--password", required=True)
+    add.add_argument(
+        "--password",
+        help="omit it to type it at a prompt or pipe it on standard input (not seen in ps)",
+    )
     add.add_argument("--cnes", help="7-digit CNES (default 9999999: none informed)")
     add.set_defaults(func=cmd_provider_add)
-    req = prov.add_parser(
-        "require-signature", help="require (or stop requiring) signed messages from a provider"
+    req = _command(
+        prov, "require-signature", "require (or stop requiring) signed messages from a provider"
     )
     req.add_argument(
         "--code", required=True, help="the provider's codigoPrestadorNaOperadora, CNPJ or CPF"
@@ -306,9 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     on_off.add_argument("--off", action="store_false", dest="on")
     req.set_defaults(func=cmd_provider_require_signature)
     provider_help = "the provider's CNPJ, CPF or codigoPrestadorNaOperadora"
-    add_cert = prov.add_parser(
+    add_cert = _command(
+        prov,
         "add-certificate",
-        help="let a provider authenticate with a client certificate instead of its password",
+        "let a provider authenticate with a client certificate instead of its password",
     )
     add_cert.add_argument("provider", help=provider_help)
     add_cert.add_argument("file", help="the provider's certificate, PEM or DER (no key)")
@@ -318,52 +356,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="register it even though its ICP-Brasil CNPJ/CPF is not the provider's",
     )
     add_cert.set_defaults(func=cmd_provider_add_certificate)
-    list_certs = prov.add_parser("certificates", help="the certificates a provider may use")
+    list_certs = _command(prov, "certificates", "the certificates a provider may use")
     list_certs.add_argument("provider", help=provider_help)
     list_certs.set_defaults(func=cmd_provider_certificates)
-    remove_cert = prov.add_parser("remove-certificate", help="end a certificate's agreement")
+    remove_cert = _command(prov, "remove-certificate", "end a certificate's agreement")
     remove_cert.add_argument("provider", help=provider_help)
     remove_cert.add_argument("sha256", help="its SHA-256 fingerprint, as `certificates` shows")
     remove_cert.set_defaults(func=cmd_provider_remove_certificate)
 
-    serve = sub.add_parser("serve", help="serve the gateway under gunicorn")
+    serve = _command(sub, "serve", "serve the gateway under gunicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_number_in(0, 65535), default=8000)  # 0: any free port
     # 0 workers: gunicorn would listen and never answer.
     serve.add_argument("--workers", type=_number_in(1, 256), default=2)
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("demo", help="migrate and load demo data").set_defaults(func=cmd_demo)
+    _command(sub, "demo", "migrate and load demo data").set_defaults(func=cmd_demo)
 
-    portal = sub.add_parser("portal", help="provider portal").add_subparsers(
-        dest="action", required=True
-    )
-    portal.add_parser(
-        "prune", help="delete access-log entries older than 90 days (run daily)"
+    portal = _command(sub, "portal", "provider portal").add_subparsers(dest="action", required=True)
+    _command(
+        portal, "prune", "delete access-log entries older than 90 days (run daily)"
     ).set_defaults(func=cmd_portal_prune)
 
-    staff = sub.add_parser("staff", help="operator staff (back office)").add_subparsers(
+    staff = _command(sub, "staff", "operator staff (back office)").add_subparsers(
         dest="action", required=True
     )
-    staff_add = staff.add_parser("add", help="add a staff account for the back-office API")
+    staff_add = _command(staff, "add", "add a staff account for the back-office API")
     staff_add.add_argument("--login", required=True)
-    staff_add.add_argument("--password", required=True)
+    staff_add.add_argument(
+        "--password",
+        help="omit it to type it at a prompt or pipe it on standard input (not seen in ps)",
+    )
     staff_add.set_defaults(func=cmd_staff_add)
 
-    beneficiary = sub.add_parser("beneficiary", help="beneficiary registry").add_subparsers(
+    beneficiary = _command(sub, "beneficiary", "beneficiary registry").add_subparsers(
         dest="action", required=True
     )
-    ben_import = beneficiary.add_parser("import", help="insert or update from a UTF-8 CSV file")
+    ben_import = _command(beneficiary, "import", "insert or update from a UTF-8 CSV file")
     ben_import.add_argument("file", help="CSV with the columns documented in the README")
     ben_import.set_defaults(func=cmd_beneficiary_import)
 
-    schemas = sub.add_parser("schemas", help="TISS schema sets").add_subparsers(
+    schemas = _command(sub, "schemas", "TISS schema sets").add_subparsers(
         dest="action", required=True
     )
-    schemas.add_parser("list", help="versions, origin and SHA-256").set_defaults(
-        func=cmd_schemas_list
-    )
-    imp = schemas.add_parser("import", help="import an official ANS package (folder or zip)")
+    _command(schemas, "list", "versions, origin and SHA-256").set_defaults(func=cmd_schemas_list)
+    imp = _command(schemas, "import", "import an official ANS package (folder or zip)")
     imp.add_argument("path")
     imp.set_defaults(func=cmd_schemas_import)
     return parser

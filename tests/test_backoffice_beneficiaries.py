@@ -104,12 +104,28 @@ def test_load_then_update_over_the_api(gw, bo):
         ([beneficiario("00011112222333", situacao="inativo")], "situacao"),
         ([beneficiario("0" * 21)], "numeroCarteira"),
         ([beneficiario("00011112222333", dataAdesao="2020-01-01Z")], "dataAdesao"),
+        (
+            [beneficiario("00011112222333"), beneficiario("7", nome="Maria\nSouza")],
+            "carteira 7: nome: remova os caracteres invisíveis",
+        ),
+        ([beneficiario("7", plano="Ouro\x85Prata")], "carteira 7: plano: remova os caracteres"),
+        ([beneficiario("1.23457E+13")], "notação científica"),
     ],
-    ids=["twice", "left-before-joined", "bad-status", "long-card", "date-with-zone"],
+    ids=[
+        "twice",
+        "left-before-joined",
+        "bad-status",
+        "long-card",
+        "date-with-zone",
+        "line-break-in-name",
+        "c1-control-in-plan",
+        "scientific-card",
+    ],
 )
 def test_a_bad_beneficiary_loads_none(gw, bo, items, expected):
     category, message = fault_of(bo.carregarBeneficiarios, beneficiario=items)
     assert category == "RequisicaoInvalida" and expected in message, message
+    assert "Souza" not in message  # the name is never echoed
     assert registry(gw) == {}
 
 
@@ -244,10 +260,14 @@ def test_bad_headers(gw, cli, tmp_path, content, expected):
     assert code == 2 and expected in err, err
 
 
-def test_a_file_not_in_utf8_is_refused(gw, cli, tmp_path):
-    path = write(tmp_path, CSV_HEADER + "\n1,José,P,ativo,2020-01-01,,\n", encoding="iso-8859-1")
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_a_file_not_in_utf8_is_refused_at_the_line_of_its_first_bad_byte(gw, cli, tmp_path, eol):
+    rows = [CSV_HEADER, "1,Maria,P,ativo,2020-01-01,,", "2,José,P,ativo,2020-01-01,,", ""]
+    path = write(tmp_path, eol.join(rows), encoding="iso-8859-1")
     code, _, err = cli("beneficiary", "import", str(path))
-    assert code == 2 and "UTF-8" in err
+    assert code == 2
+    assert err.startswith("tiss-gateway: linha 3: beneficiarios.csv não está em UTF-8"), err
+    assert 'no Excel, salve como "CSV UTF-8 (delimitado por vírgulas)"' in err
     assert registry(gw) == {}
 
 

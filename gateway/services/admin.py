@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gateway.forms import is_digits
+from gateway.forms import InvalidInput, has_invisible_characters, is_digits
+from gateway.services.accounts.policy import check_policy
 from gateway.services.documents import normalize, valid_cnpj, valid_cpf
 from gateway.services.passwords import hash_password
 from storage.db import Database
@@ -78,8 +79,18 @@ def add_provider(
     cnes = (cnes or "9999999").strip()
     if not is_digits(cnes, 7):
         raise AdminError("o CNES tem 7 dígitos (9999999 quando não houver)")
-    if len(password) < 8:
+    name = " ".join(name.split())
+    if not name or len(name) > 200 or has_invisible_characters(name):
+        raise AdminError(
+            "o nome do prestador tem de 1 a 200 caracteres, sem caracteres de controle"
+        )
+    if len(password) < 8:  # said first, as before: the commonest mistake
         raise AdminError("a senha deve ter ao menos 8 caracteres")
+    try:
+        # Item 67, as for every other account: the same password opens the portal.
+        check_policy(password)
+    except InvalidInput as exc:
+        raise AdminError(exc.errors["password"].rstrip(".").lower()) from None
     now = datetime.now(UTC)
     with db.transaction() as session:
         clash = session.scalar(
@@ -97,7 +108,7 @@ def add_provider(
             cnpj=doc if cnpj else None,
             cpf=doc if cpf else None,
             codigo_na_operadora=code,
-            name=name.strip(),
+            name=name,
             cnes=cnes,
             status="approved",
             created_at=now,

@@ -1,14 +1,19 @@
 """The operator's beneficiary registry (carteiras)."""
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from gateway.forms import CONTROL_MESSAGE, has_invisible_characters
 from storage.db import Database
 from storage.models import Beneficiary
 
 STATUSES = ("ativo", "suspenso", "cancelado")
+# What Excel shows, and saves as CSV, for a long card number in a column it took for numbers:
+# "1,23457E+13" (Portuguese) or "1.23457E+13". Only the digits shown reach the file.
+SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?E\+[0-9]+", re.IGNORECASE)
 
 
 class BeneficiaryError(ValueError):
@@ -31,8 +36,20 @@ def check_beneficiary(item: BeneficiaryData) -> BeneficiaryData:
     carteira = (item.numero_carteira or "").strip()
     if not carteira or len(carteira) > 20:
         raise BeneficiaryError(f"número da carteira {carteira!r} inválido: de 1 a 20 caracteres")
+    if has_invisible_characters(carteira):
+        raise BeneficiaryError(f"número da carteira {carteira!r}: {CONTROL_MESSAGE}")
+    if SCIENTIFIC.fullmatch(carteira):
+        raise BeneficiaryError(
+            f"número da carteira {carteira} em notação científica: o Excel o tomou por um número "
+            "e perdeu dígitos; formate a coluna da carteira como Texto e copie os números de novo"
+        )
     where = f"carteira {carteira}"
     name, plan = (item.name or "").strip(), (item.plan or "").strip()
+    # PostgreSQL refuses a NUL, and the name goes into eligibility answers (XML) and typed
+    # guides, where a line break or an escape does not belong. The field is named, its text not.
+    for field, text in (("nome", name), ("plano", plan)):
+        if has_invisible_characters(text):
+            raise BeneficiaryError(f"{where}: {field}: {CONTROL_MESSAGE}")
     if not name or len(name) > 200:
         raise BeneficiaryError(f"{where}: nome obrigatório, até 200 caracteres")
     if not plan or len(plan) > 100:

@@ -2,9 +2,12 @@
 line). Both end in gateway.services.beneficiaries.upsert_beneficiaries: all rows or none.
 
 CSV: UTF-8 (a BOM is accepted), a header row, comma-separated (semicolon also accepted, as
-spreadsheets set to Portuguese write it). Columns: numero_carteira, nome, plano, situacao
-(ativo|suspenso|cancelado), data_adesao (AAAA-MM-DD), and optionally data_desligamento and
-validade_carteira (AAAA-MM-DD or empty).
+spreadsheets set to Portuguese write it; told apart by the header line). Columns:
+numero_carteira, nome, plano, situacao (ativo|suspenso|cancelado), data_adesao (AAAA-MM-DD), and
+optionally data_desligamento and validade_carteira (AAAA-MM-DD or empty). What Excel adds is
+let through when it holds nothing: rows of empty cells, header cells with no name over empty
+cells. What it breaks is refused by line: another encoding, a card number in scientific
+notation.
 """
 
 import csv
@@ -26,6 +29,8 @@ from storage.db import Database
 REQUIRED = ("numero_carteira", "nome", "plano", "situacao", "data_adesao")
 OPTIONAL = ("data_desligamento", "validade_carteira")
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fullmatch; [0-9], not \d (any script)
+# The line ends csv.reader knows, Excel for Mac's lone CR among them (str.splitlines knows more).
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def load_beneficiaries(db: Database, items: Sequence[BeneficiaryData]) -> int:
@@ -41,25 +46,42 @@ def import_beneficiaries_csv(db: Database, path: Path) -> int:
     """Read the whole file first, so that a bad row (reported with its line number) stores
     nothing."""
     try:
-        content = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BackOfficeError(f"{path.name}: o arquivo não está em UTF-8 ({exc.reason})") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise BackOfficeError(f"{path}: {exc.strerror}") from None
+    try:
+        # "utf-8", not "utf-8-sig": the error's offset then counts from the file's first byte.
+        content = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        # Not guessed: a wrong guess would store accented names garbled, silently. The line is
+        # the one of the first byte that is not UTF-8 (an accented letter, usually).
+        line = len(LINE_BREAK.findall(data[: exc.start].decode("utf-8"))) + 1
+        raise BackOfficeError(
+            f"linha {line}: {path.name} não está em UTF-8; no Excel, salve como "
+            '"CSV UTF-8 (delimitado por vírgulas)"'
+        ) from None
     return load_beneficiaries(db, read_beneficiaries_csv(content))
 
 
 def read_beneficiaries_csv(content: str) -> list[BeneficiaryData]:
-    first_line = content.split("\n", 1)[0]
+    """Line numbers are physical: a record's is the line where it ends (a quoted name may span
+    lines), as reader.line_num counts them."""
+    first_line = LINE_BREAK.split(content, maxsplit=1)[0]
     delimiter = ";" if ";" in first_line and "," not in first_line else ","
-    reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter)
-    _check_header(reader.fieldnames)
+    # strict: a quote opened and never closed is an error, not the rest of the file in one field.
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, strict=True)
+    header = _next(reader)
+    if not header:
+        raise BackOfficeError("arquivo vazio: a primeira linha deve ser o cabeçalho")
+    names = _check_header(header)
     items: list[BeneficiaryData] = []
     seen: dict[str, int] = {}
-    for row in reader:
+    while (cells := _next(reader)) is not None:
         line = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line, or Excel's ';;;;;;' for a row it remembers as used
         try:
-            item = check_beneficiary(_row(row))
+            item = check_beneficiary(_row(names, cells))
         except (BeneficiaryError, BackOfficeError) as exc:
             raise BackOfficeError(f"linha {line}: {exc}") from None
         if item.numero_carteira in seen:
@@ -74,33 +96,58 @@ def read_beneficiaries_csv(content: str) -> list[BeneficiaryData]:
     return items
 
 
-def _check_header(fieldnames: Sequence[str] | None) -> None:
-    if not fieldnames:
-        raise BackOfficeError("arquivo vazio: a primeira linha deve ser o cabeçalho")
-    names = [n.strip() for n in fieldnames]
-    missing = [c for c in REQUIRED if c not in names]
-    unknown = [c for c in names if c not in REQUIRED + OPTIONAL]
-    if missing or unknown:
-        problems = []
-        if missing:
-            problems.append(f"faltam as colunas {', '.join(missing)}")
-        if unknown:
-            problems.append(f"colunas desconhecidas {', '.join(unknown)}")
+def _next(reader) -> list[str] | None:
+    """The next record, or None at the end. A csv.Error is a quote opened and not closed (in a
+    long file it runs into the field size limit first) or text after a closing quote: it is
+    reported at the line where that record begins, not where the reader gave up, and without
+    the error's own text, which may quote the data."""
+    begins = reader.line_num + 1
+    try:
+        return next(reader, None)
+    except csv.Error:
+        raise BackOfficeError(
+            f'linha {begins}: aspas (") não fechadas a partir desta linha? um campo entre aspas '
+            'termina em aspas seguidas do separador; aspas dentro dele se escrevem dobradas ("")'
+        ) from None
+
+
+def _check_header(header: Sequence[str]) -> list[str]:
+    """The column names, trimmed; "" for a cell with no name (Excel writes ';;' for columns it
+    remembers as used), which _row allows only over empty cells."""
+    names = [n.strip() for n in header]
+    named = [n for n in names if n]
+    missing = [c for c in REQUIRED if c not in named]
+    unknown = list(dict.fromkeys(c for c in named if c not in REQUIRED + OPTIONAL))
+    repeated = sorted({c for c in named if named.count(c) > 1} - set(unknown))
+    problems = []
+    if missing:
+        problems.append(f"faltam as colunas {', '.join(missing)}")
+    if unknown:
+        problems.append(f"colunas desconhecidas {', '.join(unknown)}")
+    if repeated:  # which of the two holds the value is unknowable
+        problems.append(f"colunas repetidas {', '.join(repeated)}")
+    if problems:
         raise BackOfficeError(f"linha 1 (cabeçalho): {'; '.join(problems)}")
+    return names
 
 
-def _row(row: dict) -> BeneficiaryData:
-    if None in row:  # more fields than the header has
+def _row(names: Sequence[str], cells: Sequence[str]) -> BeneficiaryData:
+    if len(cells) > len(names):
         raise BackOfficeError("mais campos do que colunas no cabeçalho")
-    values = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+    values = dict.fromkeys(REQUIRED + OPTIONAL, "")  # a short row: the missing cells are empty
+    for position, (name, cell) in enumerate(zip(names, cells, strict=False), start=1):
+        if name:
+            values[name] = cell.strip()
+        elif cell.strip():  # the value is not echoed: it may be a name
+            raise BackOfficeError(f"valor na coluna {position}, que não tem nome no cabeçalho")
     return BeneficiaryData(
         numero_carteira=values["numero_carteira"],
         name=values["nome"],
         plan=values["plano"],
         status=values["situacao"],
         joined_on=_date(values["data_adesao"], "data_adesao", required=True),
-        left_on=_date(values.get("data_desligamento", ""), "data_desligamento"),
-        card_valid_until=_date(values.get("validade_carteira", ""), "validade_carteira"),
+        left_on=_date(values["data_desligamento"], "data_desligamento"),
+        card_valid_until=_date(values["validade_carteira"], "validade_carteira"),
     )
 
 

@@ -19,6 +19,7 @@ from gateway.services.passwords import (
     upgraded_hash,
     verify_md5_credential,
 )
+from gateway.services.validation import InvalidInput
 from storage.db import Database
 from storage.models import Account
 
@@ -39,23 +40,17 @@ class StaffPrincipal:
 
 
 def check_password_policy(password: str) -> None:
-    """Item 67: at least 8 characters with upper and lower case letters, a digit and a symbol."""
-    rules = (
-        len(password) >= 8,
-        any(c.isupper() for c in password),
-        any(c.islower() for c in password),
-        any(c.isdigit() for c in password),
-        any(not c.isalnum() and not c.isspace() for c in password),
-    )
-    if not all(rules):
-        raise BackOfficeError(
-            "a senha deve ter ao menos 8 caracteres, com letra maiúscula, minúscula, "
-            "dígito e símbolo"
-        )
+    """Item 67, the portal's rule (accounts.policy), as a back-office refusal."""
+    try:
+        policy.check_policy(password)
+    except InvalidInput as exc:
+        raise BackOfficeError(exc.errors["password"].rstrip(".").lower()) from None
 
 
 def add_staff(db: Database, login: str, password: str) -> StaffPrincipal:
+    # An e-mail login is stored in lower case: the portal's find_account reads it so.
     login = login.strip()
+    login = login.lower() if "@" in login else login
     if not LOGIN.match(login):
         raise BackOfficeError(
             "o login tem de 3 a 60 caracteres: letras sem acento, dígitos, ponto, hífen, "
@@ -91,6 +86,7 @@ def authenticate_staff(
     """
     now = now or datetime.now(UTC)
     login = (login or "").strip()
+    login = login.lower() if "@" in login else login  # as add_staff stored it
     account = None
     if login:
         with db.reading() as session:
