@@ -39,7 +39,7 @@ from tests.backoffice_client import (
     stored_protocol,
 )
 from tests.conftest import PROVIDER_A, PROVIDER_B
-from tests.test_backoffice_beneficiaries import beneficiario
+from tests.test_backoffice_beneficiaries import beneficiario, registry
 from tests.test_soap_queries import query_for, statement, status_of
 from tests.tissclient import NS as TISS_NS
 from tests.tissclient import post
@@ -723,21 +723,6 @@ def test_trailing_zeros_are_not_extra_decimals(gw, bo, client, server_url):
 
 
 # --- beneficiaries -------------------------------------------------------------------------------
-
-
-def registry(gw):
-    with gw.db.reading() as s:
-        return {
-            b.numero_carteira: (
-                b.name,
-                b.plan,
-                b.status,
-                b.joined_on,
-                b.left_on,
-                b.card_valid_until,
-            )
-            for b in s.scalars(select(models.Beneficiary))
-        }
 
 
 def test_unicode_names_at_200_characters_and_updates_of_a_card(gw, bo, client):

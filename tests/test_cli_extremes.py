@@ -26,6 +26,7 @@ from storage.db import Database
 from storage.models import Base
 from storage.portal_models import AccessLogEntry, PasswordResetToken, PortalSession
 from tests import cli_support
+from tests.test_backoffice_beneficiaries import registry
 
 COLUMNS = "numero_carteira nome plano situacao data_adesao data_desligamento validade_carteira"
 HEADER = ";".join(COLUMNS.split())
@@ -66,19 +67,7 @@ class Cli(cli_support.Cli):
             return s.scalar(select(func.count()).select_from(model))
 
     def beneficiaries(self) -> dict[str, tuple]:
-        with self.db.reading() as s:
-            found = s.scalars(select(models.Beneficiary))
-            return {
-                b.numero_carteira: (
-                    b.name,
-                    b.plan,
-                    b.status,
-                    b.joined_on,
-                    b.left_on,
-                    b.card_valid_until,
-                )
-                for b in found
-            }
+        return registry(self)  # it reads only .db
 
     def account(self, login: str) -> models.Account | None:
         with self.db.reading() as s:
