@@ -48,6 +48,13 @@ def has_invisible_characters(text: str, *, multiline: bool = False) -> bool:
     return bool((_CONTROL_BUT_LINES if multiline else _CONTROL).search(text))
 
 
+def size_text(size: int) -> str:
+    """A size in bytes as the forms say it ("até 1,5 MB", "limite de 300 KB")."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+    return f"{max(1, round(size / 1024))} KB"
+
+
 def is_digits(text: str, length: int) -> bool:
     """Exactly `length` digits 0-9 (str.isdigit() alone also takes other scripts' digits)."""
     return len(text) == length and text.isascii() and text.isdigit()

@@ -13,7 +13,7 @@ header and page number, and the totals are right (in reais, and as numbers in th
 import dataclasses
 import io
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -724,7 +724,8 @@ def test_the_analytic_workbook_of_100_guides_has_every_item_as_numbers(client, h
     assert liberado_by_item.quantize(D("0.01")) == sum(informed.values()) - D("0.01")
     guide_rows = [r for r in rows[1:] if r[c["Descrição"]] == "Glosa da guia"]
     assert len(guide_rows) == 1 and guide_rows[0][0] == "G000100"
-    assert f"{informed['G000100']:.2f}" in guide_rows[0][c["Glosas"]]
+    assert real(informed["G000100"]) in guide_rows[0][c["Glosas"]]  # R$ 1.234,56, as the PDF
+    assert all(isinstance(r[c["Data"]], datetime) for r in items)  # date cells, DD/MM/AAAA
     assert D(str(guide_rows[0][c["Glosado"]])) == informed["G000100"]
 
 

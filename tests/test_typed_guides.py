@@ -70,7 +70,7 @@ def test_typed_values_are_read_as_the_standard_writes_them():
         ("data_atendimento", "2026-12-01", "não pode ser futura"),
         ("cbos", "123456", "código CBO inválido"),
         ("conselho", "99", "conselho profissional inválido"),
-        ("uf_conselho", "DF", "UF inválido"),
+        ("uf_conselho", "DF", "UF inválida"),
         ("codigo_tabela", "19", "tabela 22"),
         ("codigo_procedimento", "40301630", "não é de consulta"),
         ("valor_procedimento", "0", "maior que zero"),

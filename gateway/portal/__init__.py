@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+import limits
 import limits.errors
 from flask import (
     Blueprint,
@@ -114,7 +115,10 @@ def _hooks(root: Blueprint, portal: context.Portal, csrf: CSRFProtect) -> None:
 
     @root.errorhandler(429)
     def too_many(_exc):
-        message = "Muitas tentativas em pouco tempo. Aguarde um minuto e tente novamente."
+        limit = _limit_text(portal.gw.settings.portal.login_rate_limit)
+        message = (
+            f"Muitas tentativas em pouco tempo. O limite é de {limit}: aguarde e tente novamente."
+        )
         return render_template("portal/error.html", title="Aguarde um pouco", message=message), 429
 
     @root.errorhandler(413)
@@ -185,3 +189,21 @@ def _security_headers(response: Response) -> Response:
     if g.get("user") is not None or response.mimetype == "text/html":
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+_UNITS = {
+    "second": ("segundo", "segundos"),
+    "minute": ("minuto", "minutos"),
+    "hour": ("hora", "horas"),
+    "day": ("dia", "dias"),
+    "month": ("mês", "meses"),
+    "year": ("ano", "anos"),
+}
+
+
+def _limit_text(setting: str) -> str:
+    """TISS_LOGIN_RATE_LIMIT ("10 per minute", "2/hour") in Portuguese: "10 por minuto"."""
+    limit = limits.parse_many(setting)[0]
+    one, many = _UNITS.get(limit.GRANULARITY.name, (limit.GRANULARITY.name,) * 2)
+    every = f"por {one}" if limit.multiples == 1 else f"a cada {limit.multiples} {many}"
+    return f"{limit.amount} tentativas {every}"

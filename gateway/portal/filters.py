@@ -8,6 +8,7 @@ from flask import Flask
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
+from gateway.forms import size_text
 from gateway.reports import pdf
 from gateway.services.accounts import policy
 from gateway.services.credentialing import catalog
@@ -31,12 +32,6 @@ def format_phone(digits: str | None) -> str:
     if not digits or not digits.isdigit() or len(digits) not in (10, 11):
         return digits or ""
     return f"({digits[:2]}) {digits[2:-4]}-{digits[-4:]}"
-
-
-def format_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
-    return f"{max(1, round(size / 1024))} KB"
 
 
 def format_money(value) -> str:
@@ -75,7 +70,7 @@ def register(app: Flask, gw: Gateway) -> None:
     app.jinja_env.filters.update(
         when=when,
         document=format_document,
-        size=format_size,
+        size=size_text,
         phone=format_phone,
         label=lambda code, mapping: mapping.get(code, code or "—") if code else "—",
         pick=pick,

@@ -26,6 +26,8 @@ from reportlab.platypus import (
 )
 
 from gateway.reports import fonts
+from gateway.services.gateway import BRAZIL
+from storage.types import as_utc
 
 BLUE = colors.HexColor("#0a4f94")
 LINE = colors.HexColor("#b8c4d2")
@@ -70,7 +72,11 @@ def quantity(value: Decimal) -> str:
 
 
 def moment(value: datetime | None) -> str:
-    return value.strftime("%d/%m/%Y %H:%M") if value is not None else "—"
+    """DD/MM/AAAA HH:MM in Brazil's civil time, as the portal's pages show it: stored instants
+    are UTC (a naive one too), and a lot received at 01:30 UTC was sent the evening before."""
+    if value is None:
+        return "—"
+    return as_utc(value).astimezone(BRAZIL).strftime("%d/%m/%Y %H:%M")
 
 
 def document(doc: str | None) -> str:

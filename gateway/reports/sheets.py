@@ -4,18 +4,20 @@ to the protocol's totals."""
 
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from gateway.reports.pdf import money
 from gateway.services.provider_area.protocols import ProtocolSummary
 from gateway.tiss.codes import describe
 from gateway.tiss.views import ZERO, GuideView
 
 MONEY = '"R$" #,##0.00'
+DAY = "DD/MM/YYYY"
 _BOLD = Font(bold=True)
 _HEAD = PatternFill("solid", fgColor="EEF3F9")
 
@@ -59,15 +61,34 @@ def _header(sheet, summary: ProtocolSummary, title: str, *, totals: bool = False
     sheet.append([])
 
 
-def _table(sheet, header: Sequence[str], rows: Sequence[Sequence], money_columns: set[int]):
+def _day(text: str | None) -> date | str | None:
+    """A TISS date (AAAA-MM-DD) as a date cell, shown DD/MM/AAAA and sortable; anything else as
+    it came."""
+    try:
+        return date.fromisoformat(text) if text and len(text) == 10 else text
+    except ValueError:
+        return text
+
+
+def _table(
+    sheet,
+    header: Sequence[str],
+    rows: Sequence[Sequence],
+    money_columns: set[int],
+    day_column: int | None = None,
+):
     _append(sheet, header)
     first = sheet.max_row
     for cell in sheet[first]:
         cell.font, cell.fill = _BOLD, _HEAD
     for row in rows:
+        if day_column is not None:
+            row = [*row[: day_column - 1], _day(row[day_column - 1]), *row[day_column:]]
         _append(sheet, row)
         for column in money_columns:
             sheet.cell(sheet.max_row, column).number_format = MONEY
+        if day_column is not None:
+            sheet.cell(sheet.max_row, day_column).number_format = DAY
     sheet.freeze_panes = sheet.cell(first + 1, 1)
     for index, title in enumerate(header, 1):
         sheet.column_dimensions[get_column_letter(index)].width = max(12, len(title) + 4)
@@ -115,7 +136,7 @@ def _guide_rows(guide: GuideView) -> list[list]:
             ]
         )
     for glosa in guide.glosas:
-        text = f"{glosa.code} {describe(glosa.code)} ({glosa.valor:.2f})"
+        text = f"{glosa.code} {describe(glosa.code)} ({money(glosa.valor)})"
         rows.append(
             start
             + [None, None, None, None, "Glosa da guia", None, None, None]
@@ -163,6 +184,7 @@ def analytic(summary: ProtocolSummary, generated_at: datetime) -> bytes:
         ],
         [row for guide in summary.view.guides for row in _guide_rows(guide)],
         {9, 10, 11, 12},
+        day_column=4,
     )
     return _bytes(book, generated_at)
 
@@ -191,6 +213,7 @@ def synthetic(summary: ProtocolSummary, generated_at: datetime) -> bytes:
         ["Guia", "Carteira", "Atendimento", "Informado", "Processado", "Glosado", "Liberado"],
         rows,
         {4, 5, 6, 7},
+        day_column=3,
     )
     for cell in sheet[sheet.max_row]:
         cell.font = _BOLD

@@ -82,6 +82,8 @@ def occurrences(answer: Answer) -> tuple[str, ...]:
     if answer.protocol is not None:
         return ()
     # Faults and body errors (mensagemErro) both carry a code and its description.
-    found = [answer.fault_string]
+    # A schema fault's text quotes libxml2's first error in English; each error follows below,
+    # explained in Portuguese, so the first line keeps only the count.
+    found = [answer.fault_string.partition("; primeiro: ")[0]]
     found += [explain_line(line) for line in answer.details if line.startswith("linha ")]
     return tuple(found)

@@ -8,7 +8,7 @@ what is expected. Messages that match no known shape are passed on with namespac
 import re
 
 _NS = re.compile(r"\{(?:https?://|urn:)[^}]*\}")
-_ELEMENT = re.compile(r"^Element '([^']+)': (.*)$", re.S)
+_ELEMENT = re.compile(r"^Element '([^']+)'(?:, attribute '[^']+')?: (.*)$", re.S)
 
 _TYPE_HINTS = {
     "st_data": "uma data no formato AAAA-MM-DD",
@@ -51,6 +51,14 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"\[facet '(?:totalDigits|fractionDigits)'\] The value '(.*)' has more"),
         "o campo {field} tem o valor '{0}' com dígitos demais",
+    ),
+    (
+        re.compile(r"Character content other than whitespace is not allowed"),
+        "o campo {field} tem um texto solto: ele só pode conter outros campos",
+    ),
+    (
+        re.compile(r"The attribute '(.*)' is not allowed"),
+        "o campo {field} tem o atributo '{0}', que o padrão TISS não prevê",
     ),
     (
         re.compile(r"'(.*)' is not a valid value of the (?:atomic|local atomic) type '(.*)'"),

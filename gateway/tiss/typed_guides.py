@@ -40,7 +40,7 @@ CONSULTA_FIELDS = (
     ("nome_profissional", "12", "Nome do Profissional Executante"),
     ("conselho", "13", "Conselho Profissional"),
     ("numero_conselho", "14", "Número no Conselho"),
-    ("uf_conselho", "15", "UF"),
+    ("uf_conselho", "15", "UF inválida"),
     ("cbos", "16", "Código CBO"),
     ("indicacao_acidente", "17", "Indicação de Acidente"),
     ("data_atendimento", "18", "Data do Atendimento"),
@@ -116,13 +116,15 @@ class _Reader(FieldReader):
             self.fail(name, "use apenas letras, números e sinais comuns (sem emojis)")
         return value
 
-    def code(self, name: str, type_name: str, what: str) -> str | None:
+    def code(self, name: str, type_name: str, refusal: str) -> str | None:
+        """A code of the schema's domain; `refusal` is the whole message ("UF inválida"): the
+        adjective agrees with the field's gender."""
         value = (self.data.get(name) or "").strip()
         if not value:
             self.fail(name, "selecione uma opção")
             return None
         if value not in self.domain(type_name):
-            self.fail(name, f"{what} inválido")
+            self.fail(name, refusal)
             return None
         return value
 
@@ -183,7 +185,7 @@ def read_consulta(
     """Check a typed Guia de Consulta. `domain` gives the codes a version accepts for a dm_ type
     (SchemaSet.domain). Raises GuideInvalid with every field that is wrong."""
     r = _Reader(form, domain)
-    tabela = r.code("codigo_tabela", "dm_tabela", "tabela")
+    tabela = r.code("codigo_tabela", "dm_tabela", "tabela inválida")
     if tabela is not None and tabela not in CONSULTA_TABELAS:
         r.fail("codigo_tabela", "na guia de consulta use a tabela 22 (TUSS), 00 ou 98")
     procedimento = r.text("codigo_procedimento", 10)
@@ -199,17 +201,17 @@ def read_consulta(
         codigo_prestador=r.text("codigo_prestador", 14),
         cnes=r.digits("cnes", 7),
         nome_profissional=r.text("nome_profissional", 70, required=False),
-        conselho=r.code("conselho", "dm_conselhoProfissional", "conselho profissional"),
+        conselho=r.code("conselho", "dm_conselhoProfissional", "conselho profissional inválido"),
         numero_conselho=r.text("numero_conselho", 15),
-        uf_conselho=r.code("uf_conselho", "dm_UF", "UF"),
-        cbos=r.code("cbos", "dm_CBOS", "código CBO"),
+        uf_conselho=r.code("uf_conselho", "dm_UF", "UF inválida"),
+        cbos=r.code("cbos", "dm_CBOS", "código CBO inválido"),
         indicacao_acidente=r.code(
-            "indicacao_acidente", "dm_indicadorAcidente", "indicador de acidente"
+            "indicacao_acidente", "dm_indicadorAcidente", "indicador de acidente inválido"
         ),
         data_atendimento=r.day("data_atendimento", today),
-        tipo_consulta=r.code("tipo_consulta", "dm_tipoConsulta", "tipo de consulta"),
+        tipo_consulta=r.code("tipo_consulta", "dm_tipoConsulta", "tipo de consulta inválido"),
         regime_atendimento=r.code(
-            "regime_atendimento", "dm_regimeAtendimento", "regime de atendimento"
+            "regime_atendimento", "dm_regimeAtendimento", "regime de atendimento inválido"
         ),
         codigo_tabela=tabela,
         codigo_procedimento=procedimento,

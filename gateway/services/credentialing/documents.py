@@ -10,6 +10,7 @@ from datetime import datetime
 import filetype
 from sqlalchemy import select
 
+from gateway.forms import size_text
 from gateway.services.credentialing import catalog, records
 from gateway.services.validation import invalid
 from storage.db import Database
@@ -55,7 +56,7 @@ def upload(
     if not content:
         raise invalid("file", "Escolha o arquivo a enviar.")
     if len(content) > max_bytes:
-        raise invalid("file", f"O arquivo passa do limite de {max_bytes // (1024 * 1024)} MB.")
+        raise invalid("file", f"O arquivo passa do limite de {size_text(max_bytes)}.")
     content_type = detect(content)
     if content_type is None:
         raise invalid("file", "Envie o documento em PDF, JPEG ou PNG.")

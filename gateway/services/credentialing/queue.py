@@ -137,7 +137,7 @@ def decide(
             row.complement_phase = "pre" if row.status == "submitted" else "final"
             target = "complement_requested"
         if action == "approve":
-            _credential(session, row, code, now)
+            code = _credential(session, row, code, now)  # the mail says the code as stored
         records.record(session, row, staff, action, target, now, reason)
         email, login = row.email or row.account.email, row.account.login
         provider_code = code if action == "approve" else None
@@ -155,7 +155,8 @@ def decide(
     return target
 
 
-def _credential(session, row: CredentialingRequest, code: str | None, now: datetime) -> None:
+def _credential(session, row: CredentialingRequest, code: str | None, now: datetime) -> str:
+    """Creates the provider; returns its code as stored (trimmed, in capitals)."""
     code = (code or "").strip().upper()
     if not CODE.match(code):
         raise invalid("code", "O código do prestador na operadora tem de 1 a 14 letras ou dígitos.")
@@ -188,6 +189,7 @@ def _credential(session, row: CredentialingRequest, code: str | None, now: datet
     # The candidate's account becomes the provider's: same login, same password, now also
     # accepted in loginSenhaPrestador.
     row.account.provider_id = provider.id
+    return code
 
 
 def _tell_candidate(
