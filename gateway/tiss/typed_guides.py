@@ -40,7 +40,7 @@ CONSULTA_FIELDS = (
     ("nome_profissional", "12", "Nome do Profissional Executante"),
     ("conselho", "13", "Conselho Profissional"),
     ("numero_conselho", "14", "Número no Conselho"),
-    ("uf_conselho", "15", "UF inválida"),
+    ("uf_conselho", "15", "UF"),
     ("cbos", "16", "Código CBO"),
     ("indicacao_acidente", "17", "Indicação de Acidente"),
     ("data_atendimento", "18", "Data do Atendimento"),
