@@ -326,10 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--cpf")
     add.add_argument("--code", required=True, help="codigoPrestadorNaOperadora")
     add.add_argument("--name", required=True)
-    add.add_argument(
-        "--password",
-        help="omit it to type it at a prompt or pipe it on standard input (not seen in ps)",
-    )
+    add.add_argument("--password", help=PASSWORD_HELP)
     add.add_argument("--cnes", help="7-digit CNES (default 9999999: none informed)")
     add.set_defaults(func=cmd_provider_add)
     req = _command(
@@ -383,10 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     staff_add = _command(staff, "add", "add a staff account for the back-office API")
     staff_add.add_argument("--login", required=True)
-    staff_add.add_argument(
-        "--password",
-        help="omit it to type it at a prompt or pipe it on standard input (not seen in ps)",
-    )
+    staff_add.add_argument("--password", help=PASSWORD_HELP)
     staff_add.set_defaults(func=cmd_staff_add)
 
     beneficiary = _command(sub, "beneficiary", "beneficiary registry").add_subparsers(

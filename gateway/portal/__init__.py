@@ -9,8 +9,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-import limits
-import limits.errors
+import limits.errors  # binds `limits` too (parse_many)
 from flask import (
     Blueprint,
     Flask,

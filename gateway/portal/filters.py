@@ -62,10 +62,9 @@ def register(app: Flask, gw: Gateway) -> None:
         return name or "Operadora"
 
     def when(moment: datetime | None, with_time: bool = True) -> str:
-        if moment is None:
-            return "—"
-        local = gw.local(moment)
-        return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
+        if moment is None or with_time:
+            return pdf.moment(moment)  # Brazil's time, as the PDFs write it
+        return pdf.day(gw.local(moment))
 
     app.jinja_env.filters.update(
         when=when,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gateway.forms import InvalidInput, has_invisible_characters, is_digits
-from gateway.services.accounts.policy import check_policy
+from gateway.forms import has_invisible_characters, is_digits
+from gateway.services.accounts.policy import password_problem
 from gateway.services.documents import normalize, valid_cnpj, valid_cpf
 from gateway.services.passwords import hash_password
 from storage.db import Database
@@ -86,11 +86,9 @@ def add_provider(
         )
     if len(password) < 8:  # said first, as before: the commonest mistake
         raise AdminError("a senha deve ter ao menos 8 caracteres")
-    try:
-        # Item 67, as for every other account: the same password opens the portal.
-        check_policy(password)
-    except InvalidInput as exc:
-        raise AdminError(exc.errors["password"].rstrip(".").lower()) from None
+    # Item 67, as for every other account: the same password opens the portal.
+    if problem := password_problem(password):
+        raise AdminError(problem)
     now = datetime.now(UTC)
     with db.transaction() as session:
         clash = session.scalar(

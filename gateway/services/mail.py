@@ -41,7 +41,7 @@ def _send_smtp(mail: MailSettings, message: EmailMessage) -> None:
     # Not smtp.send_message: for an all-ASCII mail it flattens with a generator that writes a
     # body line starting with "From " as ">From " (mbox quoting), changing what staff wrote.
     sender, recipients = _envelope(message)
-    international = _international(message)
+    international = _international(sender, *recipients)
     data = message.as_bytes(policy=message.policy.clone(utf8=international))
     with smtplib.SMTP(mail.smtp_host, mail.smtp_port, timeout=30) as smtp:
         if mail.smtp_starttls:
@@ -62,11 +62,10 @@ def _envelope(message: EmailMessage) -> tuple[str, list[str]]:
     return sender, [address.addr_spec for address in message["To"].addresses]
 
 
-def _international(message: EmailMessage) -> bool:
+def _international(*addresses: str) -> bool:
     """An address with an accent: the mail is written with UTF-8 headers (RFC 6532), since an
     address may not hold an RFC 2047 encoded word (=?utf-8?q?usu=C3=A1rio?=@...)."""
-    sender, recipients = _envelope(message)
-    return not all(address.isascii() for address in (sender, *recipients))
+    return not all(address.isascii() for address in addresses)
 
 
 def _write_outbox(folder: Path, message: EmailMessage) -> None:
@@ -75,7 +74,9 @@ def _write_outbox(folder: Path, message: EmailMessage) -> None:
     path = folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
     # Written under a temporary name and renamed, so a reader never sees half a message.
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(message.as_bytes(policy=message.policy.clone(utf8=_international(message))))
+    sender, recipients = _envelope(message)
+    utf8 = _international(sender, *recipients)
+    tmp.write_bytes(message.as_bytes(policy=message.policy.clone(utf8=utf8)))
     tmp.replace(path)
     log.info("mail to %s written to %s", message["To"], path)
 

@@ -33,14 +33,21 @@ class LoggedIn:
     failed_attempts: int  # failures since the previous successful login (item 42)
 
 
+def canonical_login(login: str | None) -> str:
+    """A login as stored: trimmed, and an e-mail login in lower case (mailboxes are typed in any
+    case)."""
+    login = (login or "").strip()
+    return login.lower() if "@" in login else login
+
+
 def find_account(session: Session, login: str) -> Account | None:
     """Logins are a CPF/CNPJ (typed with or without punctuation), an e-mail (delegates) or a
     staff login."""
-    login = (login or "").strip()
+    login = canonical_login(login)
     if not login or len(login) > 254:
         return None
     if "@" in login:
-        return session.scalar(select(Account).where(Account.login == login.lower()))
+        return session.scalar(select(Account).where(Account.login == login))
     account = session.scalar(select(Account).where(Account.login == login))
     if account is None and normalize(login) != login:
         account = session.scalar(select(Account).where(Account.login == normalize(login)))

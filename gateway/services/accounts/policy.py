@@ -22,7 +22,9 @@ POLICY_TEXT = (
 )
 
 
-def check_policy(password: str, field: str = "password") -> None:
+def password_problem(password: str) -> str | None:
+    """What item 67 finds wrong with the password, as a clause ("a senha deve ter ..."), or
+    None: the portal's forms, the back office and the CLI each word the refusal their way."""
     rules = (
         len(password) >= MIN_LENGTH,
         any(c.isupper() for c in password),
@@ -31,9 +33,15 @@ def check_policy(password: str, field: str = "password") -> None:
         any(not c.isalnum() and not c.isspace() for c in password),
     )
     if not all(rules):
-        raise invalid(field, f"A senha deve ter {POLICY_TEXT}.")
+        return f"a senha deve ter {POLICY_TEXT}"
     if len(password) > 128:
-        raise invalid(field, "A senha deve ter no máximo 128 caracteres.")
+        return "a senha deve ter no máximo 128 caracteres"
+    return None
+
+
+def check_policy(password: str, field: str = "password") -> None:
+    if problem := password_problem(password):
+        raise invalid(field, f"A{problem[1:]}.")
 
 
 def temporary_password() -> str:

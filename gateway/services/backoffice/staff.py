@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from gateway.services.accounts import policy
+from gateway.services.accounts.authentication import canonical_login
 from gateway.services.backoffice.errors import BackOfficeError, ErrorKind
 from gateway.services.passwords import (
     hash_password,
@@ -19,7 +20,6 @@ from gateway.services.passwords import (
     upgraded_hash,
     verify_md5_credential,
 )
-from gateway.services.validation import InvalidInput
 from storage.db import Database
 from storage.models import Account
 
@@ -41,16 +41,12 @@ class StaffPrincipal:
 
 def check_password_policy(password: str) -> None:
     """Item 67, the portal's rule (accounts.policy), as a back-office refusal."""
-    try:
-        policy.check_policy(password)
-    except InvalidInput as exc:
-        raise BackOfficeError(exc.errors["password"].rstrip(".").lower()) from None
+    if problem := policy.password_problem(password):
+        raise BackOfficeError(problem)
 
 
 def add_staff(db: Database, login: str, password: str) -> StaffPrincipal:
-    # An e-mail login is stored in lower case: the portal's find_account reads it so.
-    login = login.strip()
-    login = login.lower() if "@" in login else login
+    login = canonical_login(login)  # as the portal's find_account reads it
     if not LOGIN.match(login):
         raise BackOfficeError(
             "o login tem de 3 a 60 caracteres: letras sem acento, dígitos, ponto, hífen, "
@@ -85,8 +81,7 @@ def authenticate_staff(
     the failure counter is moved with single UPDATE statements instead.
     """
     now = now or datetime.now(UTC)
-    login = (login or "").strip()
-    login = login.lower() if "@" in login else login  # as add_staff stored it
+    login = canonical_login(login)  # as add_staff stored it
     account = None
     if login:
         with db.reading() as session:
