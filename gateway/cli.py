@@ -23,14 +23,16 @@ PASSWORD_HELP = "omit it to type it at a prompt, or pipe it on standard input (u
 
 
 def _db(settings: Settings):
+    from sqlalchemy.engine import make_url
+
     from storage.db import Database
 
-    if settings.database_url.startswith("sqlite:"):
-        path = settings.database_url.removeprefix("sqlite:").removeprefix("///").split("?")[0]
-        if path in ("", ":memory:") or settings.database_url in ("sqlite:", "sqlite://"):
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
             # An in-memory database lives as long as the command: nothing would be kept.
             raise ConfigError("TISS_DATABASE_URL: give the SQLite file (sqlite:///path/file.db)")
-        folder = Path(path).parent
+        folder = Path(url.database).parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

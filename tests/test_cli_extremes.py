@@ -490,9 +490,21 @@ def test_db_upgrade_where_the_folder_cannot_be_created(own_cli, tmp_path, monkey
     assert str(blocker) in own_cli.refused("db", "upgrade")
 
 
-def test_db_upgrade_with_an_empty_sqlite_path_is_refused(own_cli, monkeypatch):
-    monkeypatch.setenv("TISS_DATABASE_URL", "sqlite:///")
-    own_cli.refused("db", "upgrade")
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite+pysqlite://",
+        "sqlite+pysqlite:///:memory:",
+        "sqlite:///file:gateway?mode=memory&uri=true",
+    ],
+)
+def test_db_upgrade_of_an_in_memory_sqlite_database_is_refused(own_cli, monkeypatch, url):
+    """Whatever the spelling, an in-memory database would vanish with the command."""
+    monkeypatch.setenv("TISS_DATABASE_URL", url)
+    assert "sqlite:///path/file.db" in own_cli.refused("db", "upgrade")
 
 
 # --- portal prune ------------------------------------------------------------------------------
