@@ -6,7 +6,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from storage.migrate import alembic_config, upgrade
 from storage.models import Base
@@ -96,3 +96,38 @@ def test_every_migration_goes_down_and_up_again_and_base_leaves_no_table(empty_d
 
     upgrade(empty_database)
     assert differences(empty_database) == []
+
+
+def test_card_numbers_lose_their_separators_unless_the_plain_number_is_taken(empty_database):
+    """0011: a registry imported before kept cards as typed; they are rewritten as the lookups
+    now read them, except where that would make two rows of one card."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0010")
+    cards = ["0001 2345 6789 00", "0002.2345.6789-00", "0003-1", "00031", "12/34", "PLAIN9"]
+    engine = create_engine(empty_database)
+    try:
+        with engine.begin() as conn:
+            for number, card in enumerate(cards):
+                conn.execute(
+                    text(
+                        "INSERT INTO beneficiaries (id, numero_carteira, name, plan, status, "
+                        "joined_on, updated_at) VALUES (:id, :card, 'Nome', 'Plano', 'ativo', "
+                        "'2020-01-01', '2026-01-01 00:00:00')"
+                    ),
+                    {"id": number + 1, "card": card},
+                )
+        command.upgrade(config, "0011")
+        with engine.connect() as conn:
+            stored = conn.execute(
+                text("SELECT numero_carteira FROM beneficiaries ORDER BY id")
+            ).scalars()
+            assert list(stored) == [
+                "00012345678900",
+                "00022345678900",
+                "0003-1",  # 00031 is another row's: both stay, the old one found as typed
+                "00031",
+                "1234",
+                "PLAIN9",
+            ]
+    finally:
+        engine.dispose()

@@ -1,10 +1,11 @@
 """The operator's beneficiary registry (carteiras)."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from gateway.forms import CONTROL_MESSAGE, has_invisible_characters
 from storage.db import Database
@@ -14,6 +15,23 @@ STATUSES = ("ativo", "suspenso", "cancelado")
 # What Excel shows, and saves as CSV, for a long card number in a column it took for numbers:
 # "1,23457E+13" (Portuguese) or "1.23457E+13". Only the digits shown reach the file.
 SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?E\+[0-9]+", re.IGNORECASE)
+
+
+# Cards are printed, and typed at reception desks, with separators ("0001 2345 6789 00",
+# "0001.2345.6789-00"). The registry keeps a number without them and every lookup drops them,
+# so a card is found however it was typed.
+_CARD_SEPARATORS = str.maketrans("", "", " .-/")
+
+
+def card_key(numero: str) -> str:
+    """The card number as the registry keeps it: trimmed, without spaces, dots, hyphens, slashes."""
+    return numero.strip().translate(_CARD_SEPARATORS)
+
+
+def same_card(numero: str) -> ColumnElement[bool]:
+    """The registry row of a card typed with or without separators (a row stored before the
+    registry dropped them is still found by its exact text)."""
+    return Beneficiary.numero_carteira.in_({numero.strip(), card_key(numero)})
 
 
 class BeneficiaryError(ValueError):
@@ -33,7 +51,7 @@ class BeneficiaryData:
 
 def check_beneficiary(item: BeneficiaryData) -> BeneficiaryData:
     """The item with its texts trimmed, or BeneficiaryError saying what is wrong."""
-    carteira = (item.numero_carteira or "").strip()
+    carteira = card_key(item.numero_carteira or "")
     if not carteira or len(carteira) > 20:
         raise BeneficiaryError(f"número da carteira {carteira!r} inválido: de 1 a 20 caracteres")
     if has_invisible_characters(carteira):
@@ -44,7 +62,9 @@ def check_beneficiary(item: BeneficiaryData) -> BeneficiaryData:
             "e perdeu dígitos; formate a coluna da carteira como Texto e copie os números de novo"
         )
     where = f"carteira {carteira}"
-    name, plan = (item.name or "").strip(), (item.plan or "").strip()
+    # Composed (NFC): a name typed decomposed on a Mac would otherwise match no search and be
+    # counted longer than it looks.
+    name, plan = (unicodedata.normalize("NFC", (t or "").strip()) for t in (item.name, item.plan))
     # PostgreSQL refuses a NUL, and the name goes into eligibility answers (XML) and typed
     # guides, where a line break or an escape does not belong. The field is named, its text not.
     for field, text in (("nome", name), ("plano", plan)):

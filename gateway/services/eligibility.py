@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.services.answers import Answer
+from gateway.services.beneficiaries import same_card
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
@@ -33,9 +34,7 @@ def answer_eligibility(
 
 def check_card(session: Session, today: date, numero_carteira: str) -> Eligibility | None:
     """The eligibility of a card today; None when the operator does not know the card."""
-    row = session.scalar(
-        select(Beneficiary).where(Beneficiary.numero_carteira == numero_carteira.strip())
-    )
+    row = session.scalar(select(Beneficiary).where(same_card(numero_carteira)))
     if row is None:
         return None
     return Eligibility(

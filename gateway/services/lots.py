@@ -14,6 +14,7 @@ from gateway.services.answers import ACCEPTED, DUPLICATE, REJECTED, Answer
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, Rejected, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
+from gateway.services.protocol_numbers import protocol_number
 from gateway.services.senders import ProviderRef
 from gateway.tiss import codes
 from gateway.tiss import lote as tiss_lote
@@ -295,12 +296,6 @@ def _unique_sequence(items):
             seq += 1000
         seen.add(seq)
         yield item if seq == item.sequencial else replace(item, sequencial=seq)
-
-
-def protocol_number(lot_id: int) -> str:
-    """st_texto12, zero-padded to sort as text. From the lot's id, which is unique and has
-    exactly one protocol, so that the protocol is written complete in one statement."""
-    return f"{lot_id:012d}"
 
 
 def receipt_guides(lot: models.Lot) -> list[tiss_lote.Guide]:

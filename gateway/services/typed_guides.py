@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from gateway.services.beneficiaries import same_card
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Principal
 from gateway.services.provider_area.paging import PAGE_SIZE, Page, offset
@@ -227,9 +228,7 @@ def save_guide(
             guide = read_consulta(values, schema.domain, gw.local(now).date())
         except GuideInvalid as exc:
             raise InvalidInput(exc.errors) from None
-        nome = session.scalar(
-            select(Beneficiary.name).where(Beneficiary.numero_carteira == guide.numero_carteira)
-        )
+        nome = session.scalar(select(Beneficiary.name).where(same_card(guide.numero_carteira)))
         target = _target(row, guide, guide_id, now, principal.account_id)
         target.numero_guia_prestador = guide.numero_guia_prestador
         target.numero_carteira = guide.numero_carteira

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from gateway.services.gateway import Gateway
+from gateway.services.protocol_numbers import as_issued
 from gateway.services.senders import ProviderRef
 from gateway.tiss.views import GlosaView, GuideView, ItemView, ProtocolView
 from storage.db import core
@@ -107,7 +108,8 @@ def protocol_status(
     items, see guide_views), read in one statement, plus one for the glosas once analysed; None
     when the provider has no such protocol (another provider's is never returned)."""
     connection = core(session)  # nothing of the ORM's is pending in a status query
-    rows = connection.execute(_STATUS, {"numero": numero, "provider": provider.id}).all()
+    rows = connection.execute(_STATUS, {"numero": as_issued(numero), "provider": provider.id})
+    rows = rows.all()
     if not rows:
         return None
     first = rows[0]
@@ -130,7 +132,7 @@ def protocol_status(
 def find_protocol(session: Session, provider_id: int, numero: str) -> Protocol | None:
     """The provider's own protocol with that number (and its lot); another provider's is never
     returned."""
-    return session.scalar(_PROTOCOL, {"numero": numero, "provider": provider_id})
+    return session.scalar(_PROTOCOL, {"numero": as_issued(numero), "provider": provider_id})
 
 
 def protocol_view(gw: Gateway, session: Session, protocol: Protocol) -> ProtocolView:

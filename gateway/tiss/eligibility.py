@@ -58,7 +58,10 @@ def decide(
 ) -> tuple[str, ...]:
     """The table-38 reasons a known beneficiary cannot be attended today (none: eligible)."""
     reasons = []
-    if status == "cancelado" or (left_on is not None and left_on < today):
+    # A leaving date decides: a cancellation recorded ahead of it (effective at the month's end,
+    # say) leaves the beneficiary covered until then. Without one, "cancelado" means gone now.
+    terminated = left_on < today if left_on is not None else status == "cancelado"
+    if terminated:
         reasons.append(AFTER_TERMINATION)
     elif status == "suspenso":
         reasons.append(SUSPENDED)

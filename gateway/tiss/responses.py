@@ -2,6 +2,7 @@
 schema of its version and carries its hash (ISO-8859-1)."""
 
 import functools
+import unicodedata
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,9 +60,25 @@ _PLAIN = str.maketrans(
 
 
 def latin1_text(text: str) -> str:
-    """Text that ISO-8859-1 can carry: the hash of every answer is computed in that charset."""
-    text = text.translate(_PLAIN)
-    return text.encode("iso-8859-1", "replace").decode("iso-8859-1")
+    """Text that ISO-8859-1 can carry: the hash of every answer is computed in that charset.
+
+    Composed first: a name typed on a Mac or pasted from some web forms arrives decomposed ('e'
+    and a combining accent), which would otherwise lose its accents to '?'. A letter ISO-8859-1
+    lacks becomes its base letter where it has one ('ł' stays '?', 'ő' becomes 'o'), one
+    character for one, so that no text outgrows its field."""
+    text = unicodedata.normalize("NFC", text).translate(_PLAIN)
+    try:
+        return text.encode("iso-8859-1").decode("iso-8859-1")
+    except UnicodeEncodeError:
+        return "".join(_latin1_char(c) for c in text)
+
+
+def _latin1_char(char: str) -> str:
+    if ord(char) < 256:
+        return char
+    parts = unicodedata.normalize("NFKD", char)
+    base = "".join(c for c in parts if not unicodedata.combining(c))
+    return base if len(base) == 1 and ord(base) < 256 and base.isalpha() else "?"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from gateway.services.backoffice import transitions
 from gateway.services.backoffice.errors import BackOfficeError, not_allowed, not_found
 from gateway.services.backoffice.staff import StaffPrincipal
 from gateway.services.backoffice.values import text
+from gateway.services.protocol_numbers import as_issued
 from gateway.services.views import guide_views
 from gateway.tiss.views import ZERO, GuideView
 from storage.db import Database
@@ -52,7 +53,7 @@ class ProtocolView:
 def find_protocol(session: Session, numero: str, *, lock: bool = False) -> Protocol:
     """The protocol numbered `numero`; `lock` takes its row for the rest of the transaction so
     that two staff members cannot move the same protocol at once."""
-    query = select(Protocol).where(Protocol.numero == numero.strip())
+    query = select(Protocol).where(Protocol.numero == as_issued(numero))
     if lock:
         query = query.with_for_update()
     protocol = session.scalar(query)
