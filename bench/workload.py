@@ -36,12 +36,14 @@ def envelope(payload: etree._Element, encoding: str = "ISO-8859-1") -> bytes:
 
 
 def sample_lot(guide_type: str, size: int, prefix: str = "B") -> SampleLot:
-    """A lot with a number never used before in this process (so it is a new lot, not a resend)."""
+    """A lot with a number never used before in this process (so it is a new lot, not a resend),
+    and guides numbered after it (a guide number billed twice is refused with 1308)."""
+    numero = f"{prefix}{next(_lot_numbers):09d}"[:12]
     return SampleLot(
         registro_ans=REGISTRO_ANS,
         origem=Party("CNPJ", CNPJ),
-        numero_lote=f"{prefix}{next(_lot_numbers):09d}"[:12],
-        guides=guides(size),
+        numero_lote=numero,
+        guides=guides(size, prefix=f"{numero}-"),
         guide_type=GUIDE_TYPES[guide_type],
         version=VERSION,
         login=CNPJ,

@@ -635,13 +635,6 @@ def test_fields_tiss_4_removed_break_the_schema(client, gw, extra, version):
     assert (record.outcome, record.codes, record.fault) == ("rejected", "5001", "SchemaInvalido")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: libxml2, the gateway's only schema validator, skips characters that are not "
-    "base64 in an xs:base64Binary, so an identificadorBeneficiario of '!!!!' or 'não é base64!' "
-    "(not base64Binary under XML Schema 1.0, which the official XSD types it as) is accepted "
-    "and answered; it should be SchemaInvalido 5001 like any other schema error.",
-)
 @pytest.mark.parametrize("value", ["!!!!", "não é base64!"])
 def test_identificador_that_is_not_base64_breaks_the_schema(client, gw, value):
     upsert_beneficiaries(gw.db, [beneficiary("NOVE")])
@@ -649,6 +642,23 @@ def test_identificador_that_is_not_base64_breaks_the_schema(client, gw, value):
     answer, record = eligibility(client, gw, "NOVE", extra=extra)
     assert answer.tiss_fault == "SchemaInvalido" and answer.code == "5001"
     assert record.outcome == "rejected"
+
+
+def test_identificador_base64_is_named_when_wrong_and_may_come_in_lines(client, gw):
+    """The fault names the element and quotes the start of the value (48 KiB of biometry with
+    one character libxml2 skips); a value in lines of 76 characters, as MIME encoders write it,
+    is base64Binary."""
+    upsert_beneficiaries(gw.db, [beneficiary("NOVE")])
+    stray = "!" + BIOMETRY
+    wrong, _ = eligibility(client, gw, "NOVE", extra=(("identificadorBeneficiario", stray),))
+    assert wrong.tiss_fault == "SchemaInvalido" and wrong.code == "5001"
+    assert "identificadorBeneficiario" in wrong.faultstring
+    assert stray[:40] in wrong.faultstring and len(wrong.faultstring) < 1000
+    lines = base64.encodebytes(bytes(range(256)) * 4).decode()
+    assert lines.count("\n") > 1
+    answer, record = eligibility(client, gw, "NOVE", extra=(("identificadorBeneficiario", lines),))
+    assert decision(answer) == ("S", [])
+    assert record.outcome == "accepted"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -863,31 +873,116 @@ def test_payment_statement_with_nothing_paid_is_a_situacao(client, gw, clock, ve
         assert (record.outcome, record.protocol_id) == ("accepted", None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a provider that never sent a lot asks for the payment statement of a past date "
-    "and is told situacaoDemonstrativo 2 'Em análise', so its system keeps polling for a "
-    "statement that will never exist; with nothing paid and nothing pending it should be 7 "
-    "'Não localizado'.",
-)
 def test_payment_statement_of_a_past_date_with_nothing_pending_is_not_located(client, gw, clock):
     clock.now = datetime(2026, 11, 21, 13, 0, tzinfo=UTC)
     answer, _ = payment_statement(client, gw, data_pagamento="2026-11-15")
     assert answer.text(".//ans:situacaoDemonstrativoRetorno/ans:situacaoDemonstrativo") == "7"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: st_competencia is only [0-9]{6}, so 202613, 000000 and 202600 pass the schema, "
-    "and the gateway answers them like a real month with nothing paid (situacaoDemonstrativo "
-    "2 'Em análise'); it should answer mensagemErro 5046 COMPETÊNCIA INVÁLIDA.",
-)
 @pytest.mark.parametrize("competencia", ["202613", "000000", "202600"])
 @pytest.mark.parametrize("version", VERSIONS)
 def test_impossible_competencia_is_5046(client, gw, competencia, version):
     answer, record = payment_statement(client, gw, version=version, competencia=competencia)
     assert answer.code == "5046"
     assert record.codes == "5046"
+
+
+@pytest.mark.parametrize("tipo", ["1", "3"])
+@pytest.mark.parametrize("competencia", ["202613", "000012"])
+def test_impossible_competencia_is_a_mensagem_erro_saying_why(client, gw, tipo, competencia):
+    """Médico or odontológico alike; year 0000 is no year either (as for dates, 0001-9999)."""
+    answer, record = payment_statement(client, gw, tipo=tipo, competencia=competencia)
+    erro = answer.payload.find(".//ans:demonstrativoRetorno/ans:mensagemErro", NS)
+    assert erro is not None, answer.raw
+    assert erro.findtext("ans:codigoGlosa", namespaces=NS) == "5046"
+    assert competencia in erro.findtext("ans:descricaoGlosa", namespaces=NS)
+    assert record.codes == "5046"
+
+
+def situacao_of(answer: SoapAnswer) -> etree._Element:
+    situacao = answer.payload.find(".//ans:situacaoDemonstrativoRetorno", NS)
+    assert situacao is not None, answer.raw
+    return situacao
+
+
+def payment_situacao(client, gw, **period) -> str:
+    answer, _ = payment_statement(client, gw, **period)
+    return situacao_of(answer).findtext("ans:situacaoDemonstrativo", namespaces=NS)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_nothing_paid_is_not_located_only_once_the_period_is_over(client, gw, clock, version):
+    """On Brazil's 21 November 2026, a provider with nothing sent: a past day or month is 7; today,
+    this month and what is ahead stay 2 (a payment may still be recorded for them)."""
+    clock.now = datetime(2026, 11, 21, 13, 0, tzinfo=UTC)
+    expected = {
+        ("data_pagamento", "2026-11-20"): "7",
+        ("competencia", "202610"): "7",
+        ("data_pagamento", "2026-11-21"): "2",
+        ("competencia", "202611"): "2",
+        ("data_pagamento", "2026-12-01"): "2",
+        ("competencia", "202612"): "2",
+    }
+    for (field, value), status in expected.items():
+        answer, record = payment_statement(client, gw, version=version, **{field: value})
+        assert situacao_of(answer).findtext("ans:situacaoDemonstrativo", namespaces=NS) == status
+        assert (record.outcome, record.codes) == ("accepted", None)
+
+
+def test_the_period_ends_with_the_brazilian_day(client, gw, clock):
+    """At 22:00 in Brasília on 30 November it is already 1 December in UTC: November and its
+    last day are still running until midnight in Brasília."""
+    november = ({"data_pagamento": "2026-11-30"}, {"competencia": "202611"})
+    clock.now = (datetime(2026, 11, 30, 22, 0) - BRT).replace(tzinfo=UTC)
+    assert [payment_situacao(client, gw, **period) for period in november] == ["2", "2"]
+    clock.now = (datetime(2026, 12, 1, 0, 0) - BRT).replace(tzinfo=UTC)
+    assert [payment_situacao(client, gw, **period) for period in november] == ["7", "7"]
+
+
+def test_nothing_paid_stays_in_analysis_while_a_protocol_may_still_be_paid(client, gw, clock):
+    """Received (1), waiting for information (8), in analysis (2), analysed (5), released (3):
+    a payment may still come, dated as the operator chooses. Paid (6), closed (4), cancelled (9),
+    or another provider's: nothing will."""
+    clock.now = datetime(2026, 11, 21, 13, 0, tzinfo=UTC)
+    past = {"competencia": "202610"}
+    assert payment_situacao(client, gw, **past) == "7"
+    numero = send_lot(client, PROVIDER_A, "AG1", count=1)
+    assert payment_situacao(client, gw, **past) == "2"
+    change_status(gw.db, ANALISTA, numero, 8, "Enviar laudo")
+    assert payment_situacao(client, gw, **past) == "2"
+    analyse(gw, numero)  # 8 -> 2 -> 5
+    assert payment_situacao(client, gw, **past) == "2"
+    change_status(gw.db, ANALISTA, numero, 3)
+    assert payment_situacao(client, gw, data_pagamento="2026-11-15") == "2"
+    pay(gw, [numero])
+    assert payment_situacao(client, gw, **past) == "7"
+    closed = send_lot(client, PROVIDER_A, "AG2", count=1)
+    cancelled = send_lot(client, PROVIDER_A, "AG3", count=1)
+    change_status(gw.db, ANALISTA, closed, 4, "Guias em duplicidade")
+    change_status(gw.db, ANALISTA, cancelled, 9, "Cancelado a pedido do prestador")
+    send_lot(client, PROVIDER_B, "AG4", count=1)
+    assert payment_situacao(client, gw, **past) == "7"
+    assert payment_situacao(client, gw, data_pagamento="2026-11-15") == "7"
+
+
+def test_situacao_of_a_payment_names_the_period_asked_not_a_protocol(client, gw, clock):
+    """numeroProtocolo (st_texto12, required) has no protocol to name: it is the period asked,
+    prefixed as its statement's number is, which no lot's protocol (all digits) can be; the
+    answer's own number is protocoloSolicitacaoDemonstrativo."""
+    clock.now = datetime(2026, 11, 21, 13, 0, tzinfo=UTC)
+    cases = (
+        ({"data_pagamento": "2026-11-15"}, "PG20261115"),
+        ({"competencia": "202610"}, "PG202610"),
+        ({"tipo": "3", "competencia": "202610"}, "PO202610"),
+        ({"tipo": "3", "data_pagamento": "2026-11-30"}, "PO20261130"),
+    )
+    for period, reference in cases:
+        answer, _ = payment_statement(client, gw, **period)
+        situacao = situacao_of(answer)
+        assert situacao.findtext("ans:numeroProtocolo", namespaces=NS) == reference
+        assert situacao.findtext(
+            "ans:protocoloSolicitacaoDemonstrativo", namespaces=NS
+        ) == header_text(answer, "sequencialTransacao")
 
 
 # === texts outside ISO-8859-1 =================================================================

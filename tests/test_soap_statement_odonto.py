@@ -50,6 +50,17 @@ def texts(el, path):
     return [e.text for e in el.iterfind(path, NS)]
 
 
+# The gateway's clock (Brazil's day): November 2026 still running, then over. A period with
+# nothing paid is 2 (Em análise) while it runs, 7 (Não localizado) once over with nothing of the
+# provider left to pay.
+DURING_NOVEMBER = datetime(2026, 11, 21, 13, 0, tzinfo=UTC)
+AFTER_NOVEMBER = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)
+
+
+def set_clock(gw, monkeypatch, moment: datetime) -> None:
+    monkeypatch.setattr(gw, "utcnow", lambda: moment)
+
+
 def tipo_transacao(answer):
     return answer.text("ans:cabecalho/ans:identificacaoTransacao/ans:tipoTransacao")
 
@@ -198,21 +209,25 @@ def test_portal_prints_the_number_the_web_service_answers(client, gw):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_odonto_statement_with_only_medical_payments_is_not_ready(client, gw, version):
+def test_odonto_statement_with_only_medical_payments_is_not_ready(client, gw, monkeypatch, version):
     numero = send_lot(client, PROVIDER_A, "MD1", guide_type="guiaSP-SADT", version=version)
     analyse(gw, numero)
     pay(gw, numero, PROVIDER_A.code)
-    answer = ask(client, PROVIDER_A, tipo="3", version=version, competencia="202611")
-    assert answer.payload.find(".//ans:demonstrativoPagamentoOdonto", NS) is None
-    situacao = answer.payload.find(".//ans:situacaoDemonstrativoRetorno", NS)
-    assert situacao is not None, answer.raw
-    assert situacao.findtext("ans:tipoDemonstrativo", namespaces=NS) == "3"
-    assert situacao.findtext("ans:situacaoDemonstrativo", namespaces=NS) == "2"
-    assert tipo_transacao(answer) == "DEMONSTRATIVO_ODONTOLOGIA"
-    assert numero.encode() not in answer.raw
+    for moment, status in ((DURING_NOVEMBER, "2"), (AFTER_NOVEMBER, "7")):
+        set_clock(gw, monkeypatch, moment)
+        answer = ask(client, PROVIDER_A, tipo="3", version=version, competencia="202611")
+        assert answer.payload.find(".//ans:demonstrativoPagamentoOdonto", NS) is None
+        situacao = answer.payload.find(".//ans:situacaoDemonstrativoRetorno", NS)
+        assert situacao is not None, answer.raw
+        assert situacao.findtext("ans:tipoDemonstrativo", namespaces=NS) == "3"
+        assert situacao.findtext("ans:situacaoDemonstrativo", namespaces=NS) == status
+        assert situacao.findtext("ans:numeroProtocolo", namespaces=NS) == "PO202611"
+        assert tipo_transacao(answer) == "DEMONSTRATIVO_ODONTOLOGIA"
+        assert numero.encode() not in answer.raw
 
 
-def test_medical_statement_still_leaves_odonto_payments_out(client, gw):
+def test_medical_statement_still_leaves_odonto_payments_out(client, gw, monkeypatch):
+    set_clock(gw, monkeypatch, DURING_NOVEMBER)
     odonto = send_lot(client, PROVIDER_A, "OD3")
     analyse(gw, odonto)
     pay(gw, odonto, PROVIDER_A.code)

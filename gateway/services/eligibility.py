@@ -38,7 +38,8 @@ def check_card(session: Session, today: date, numero_carteira: str) -> Eligibili
     if row is None:
         return None
     return Eligibility(
-        numero_carteira=row.numero_carteira,
+        # As asked: the provider's system matches the answer to its request by it.
+        numero_carteira=numero_carteira.strip(),
         nome=row.name,
         validade_carteira=row.card_valid_until,
         reasons=decide(today, row.status, row.left_on, row.card_valid_until),

@@ -19,7 +19,7 @@ from gateway.services.senders import ProviderRef
 from gateway.tiss import codes
 from gateway.tiss import lote as tiss_lote
 from gateway.tiss.codes import FaultKind
-from gateway.tiss.dates import DateOutOfRange
+from gateway.tiss.dates import DateOutOfRange, day_of, registration_problem
 from gateway.tiss.namespaces import q
 from gateway.tiss.responses import (
     ProtocolReceipt,
@@ -75,7 +75,9 @@ def receive_lot(
             lot = tiss_lote.read_lot(lote_el)
         except DateOutOfRange as exc:
             return _lot_error(ex, codes.DATE_INVALID, str(exc))
-        problem = tiss_lote.lot_problem(lot)
+        problem = tiss_lote.lot_problem(lot, ex.gw.registro_ans() or "")
+        if problem is None:
+            problem = _date_problem(ex.facts.header.data_registro, lot, ex.received_at)
         if problem is not None:
             return _lot_error(ex, *problem)
         return _receive(ex, lot)
@@ -175,6 +177,26 @@ def _receive(ex: Exchange, lot: tiss_lote.Lot) -> Answer:
     stored = _store_lot(ex.session, ex.provider, lot, ex.facts.version, ex.received_at)
     # The receipt lists the guides just read: they are what was stored, no need to load them.
     return _receipt(ex, stored, ACCEPTED, lot.guides)
+
+
+def _date_problem(
+    data_registro: str, lot: tiss_lote.Lot, received_at: datetime
+) -> tuple[str, str] | None:
+    """A lot registered on a day that cannot be (5025): after today, long before TISS, or
+    before the care it bills. The sender's clock is wrong, and every date it wrote is suspect.
+    Queries' dates are archived as sent: nothing is kept or billed on them."""
+    problem = registration_problem(data_registro, received_at)
+    if problem is not None:
+        return codes.TRANSACTION_DATE_INVALID, problem
+    registered = day_of(data_registro).isoformat()
+    for position, guide in enumerate(lot.guides, 1):
+        last_day = guide.last_day
+        if last_day is not None and last_day > registered:
+            return codes.TRANSACTION_DATE_INVALID, (
+                f"dataRegistroTransacao {registered} anterior ao atendimento da guia {position} "
+                f"({guide.numero_guia_prestador}), de {last_day}: confira o relógio do sistema"
+            )
+    return None
 
 
 _PROTOCOLS = models.Protocol.__table__
@@ -282,20 +304,9 @@ def _insert_guides(
             "valor_informado": i.valor_informado,
         }
         for position, g in enumerate(guides, 1)
-        for i in _unique_sequence(g.items)
+        for i in g.items  # sequencialItem unique per guide: lot_problem refuses a repeat
     ]
     insert_rows(connection, _ITEMS, items)
-
-
-def _unique_sequence(items):
-    """Items keyed by sequencialItem; a repeated number (allowed by the schema) is renumbered."""
-    seen: set[int] = set()
-    for item in items:
-        seq = item.sequencial
-        while seq in seen:
-            seq += 1000
-        seen.add(seq)
-        yield item if seq == item.sequencial else replace(item, sequencial=seq)
 
 
 def receipt_guides(lot: models.Lot) -> list[tiss_lote.Guide]:

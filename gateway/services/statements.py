@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from datetime import date
 
 from lxml import etree
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from gateway.services.answers import Answer
+from gateway.services.backoffice import transitions
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
@@ -20,7 +21,7 @@ from gateway.tiss import codes
 from gateway.tiss import statements as tiss_statements
 from gateway.tiss.dates import DateOutOfRange
 from gateway.tiss.lote import ODONTO
-from gateway.tiss.requests import StatementRequest, statement_request
+from gateway.tiss.requests import InvalidCompetencia, StatementRequest, statement_request
 from gateway.tiss.statements import (
     KIND_ANALYSIS,
     KIND_PAYMENT,
@@ -45,7 +46,15 @@ DEMONSTRATIVO_RETORNO = ServiceSpec(
 TIPO_ANALISE = "DEMONSTRATIVO_ANALISE_CONTA"
 TIPO_PAGAMENTO = "DEMONSTRATIVO_PAGAMENTO"
 TIPO_ODONTOLOGIA = "DEMONSTRATIVO_ODONTOLOGIA"
-STATUS_EM_ANALISE = 2
+# The states of a protocol that may still be paid; 4 (Encerrado sem pagamento), 6 (Pagamento
+# efetuado) and 9 (Cancelado) are final.
+AWAITING_PAYMENT = (
+    transitions.RECEBIDO,
+    transitions.EM_ANALISE,
+    transitions.LIBERADO,
+    transitions.ANALISADO,
+    transitions.AGUARDANDO_INFORMACAO,
+)
 
 
 def answer_statement(
@@ -58,16 +67,22 @@ def _handle(ex: Exchange) -> Answer:
     try:
         request = statement_request(ex.message)
     except DateOutOfRange as exc:
-        reason = str(exc)
-        return ex.reply(
-            lambda h: tiss_statements.demonstrativo_erro(h, codes.DATE_INVALID, reason),
-            codes=[codes.DATE_INVALID],
-            detail=reason,
-        )
+        return _refuse_period(ex, codes.DATE_INVALID, str(exc))
+    except InvalidCompetencia as exc:
+        return _refuse_period(ex, codes.COMPETENCIA_INVALID, str(exc))
     ex.require_own(request.prestador)
     if request.kind == "analise":
         return _analysis(ex, request)
     return _payment(ex, request)
+
+
+def _refuse_period(ex: Exchange, code: str, reason: str) -> Answer:
+    """A period the schema let through but no one can have meant: mensagemErro with its code."""
+    return ex.reply(
+        lambda h: tiss_statements.demonstrativo_erro(h, code, reason),
+        codes=[code],
+        detail=reason,
+    )
 
 
 def _parties(ex: Exchange) -> StatementParties:
@@ -130,12 +145,11 @@ def _analysis(ex: Exchange, request: StatementRequest) -> Answer:
     )
 
 
-def _pending(ex: Exchange, kind: str, numero: str | None, status: int, tipo: str) -> Answer:
+def _pending(ex: Exchange, kind: str, numero: str, status: int, tipo: str) -> Answer:
     def build(header):
         pending = Pending(
             codigo_prestador=ex.provider.codigo_na_operadora,
-            # With no protocol to name (a payment not made yet), the request's own number.
-            numero_protocolo=numero or header.sequencial,
+            numero_protocolo=numero,
             protocolo_solicitacao=header.sequencial,
             tipo=kind,
             data=ex.gw.local(ex.received_at).date(),
@@ -167,6 +181,46 @@ def _period(data_pagamento: date | None, competencia: str | None) -> str:
     return data_pagamento.strftime("%Y%m%d") if data_pagamento else competencia
 
 
+def _period_reference(request: StatementRequest, kind: str) -> str:
+    """What situacaoDemonstrativoRetorno's numeroProtocolo (st_texto12, required) names when a
+    payment statement is not there: no protocol is asked about, so the period asked, prefixed as
+    its statement's number is (PG20261130, PO202611; the odontológico one is that number).
+    Letters keep it from being read as a lot's protocol, as the answer's own sequencialTransacao
+    could be (42 is protocol 000000000042 to a system that keeps protocols as numbers); that
+    number is still in protocoloSolicitacaoDemonstrativo."""
+    prefix = "PO" if kind == KIND_PAYMENT_ODONTO else "PG"
+    return f"{prefix}{_period(request.data_pagamento, request.competencia)}"
+
+
+def _nothing_paid(ex: Exchange, request: StatementRequest, kind: str, tipo: str) -> Answer:
+    """No payment of that period: 7 (Não localizado) once the period is over in Brazil and
+    nothing of the provider can still be paid, so its system stops asking; else 2 (Em análise),
+    as a payment may still come."""
+    today = ex.gw.local(ex.received_at).date()
+    over = request.last_day() < today
+    status = (
+        transitions.NAO_LOCALIZADO
+        if over and not _awaiting_payment(ex.session, ex.provider.id)
+        else transitions.EM_ANALISE
+    )
+    return _pending(ex, kind, _period_reference(request, kind), status, tipo)
+
+
+def _awaiting_payment(session: Session, provider_id: int) -> bool:
+    """Whether any protocol of the provider is still on its way to a payment. Not only those of
+    the period: the operator records a payment with the date and competência it chooses."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    models.Protocol.provider_id == provider_id,
+                    models.Protocol.status.in_(AWAITING_PAYMENT),
+                )
+            )
+        )
+    )
+
+
 def _payment(ex: Exchange, request: StatementRequest) -> Answer:
     if request.tipo_demonstrativo == KIND_PAYMENT_ODONTO:
         return _payment_odonto(ex, request)
@@ -174,7 +228,7 @@ def _payment(ex: Exchange, request: StatementRequest) -> Answer:
         ex.session, ex.provider.id, request.data_pagamento, request.competencia
     )
     if not payments:
-        return _pending(ex, KIND_PAYMENT, None, STATUS_EM_ANALISE, TIPO_PAGAMENTO)
+        return _nothing_paid(ex, request, KIND_PAYMENT, TIPO_PAGAMENTO)
     views = [payment_view(ex.gw, p) for p in payments]
     parties = _parties(ex)
     numero = payment_statement_number(request, ex.provider.id)
@@ -189,7 +243,7 @@ def _payment_odonto(ex: Exchange, request: StatementRequest) -> Answer:
         ex.session, ex.provider.id, request.data_pagamento, request.competencia, odonto=True
     )
     if not payments:
-        return _pending(ex, KIND_PAYMENT_ODONTO, None, STATUS_EM_ANALISE, TIPO_ODONTOLOGIA)
+        return _nothing_paid(ex, request, KIND_PAYMENT_ODONTO, TIPO_ODONTOLOGIA)
     cnpj = ex.provider.cnpj
     if cnpj and not cnpj_fits(cnpj, ex.facts.version):
         # The statement must carry the provider's CNPJ, and this version's st_CNPJ has no

@@ -7,7 +7,7 @@ kept. A year outside 1-9999 is no day anyone can have meant; the caller refuses 
 """
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 _XS_DATE = re.compile(r"(-?)([0-9]{4,})-([0-9]{2})-([0-9]{2})(?:Z|[+-][0-9]{2}:[0-9]{2})?")
 
@@ -32,3 +32,31 @@ def day_of(text: str) -> date:
     if negative or len(year) > 4 or int(year) == 0:
         raise DateOutOfRange(text.strip())
     return date(int(year), int(month), int(day))
+
+
+# Fernando de Noronha (UTC-2) is Brazil's most advanced zone: a sender in Brazil whose clock is
+# right never writes a later day than it does. One day more allows for a clock a little fast.
+_MOST_ADVANCED = timezone(timedelta(hours=-2))
+# TISS began in 2007; a day before 2000 is a clock reset (1970-01-01, 0001-01-01), not a lot.
+EARLIEST_REGISTRATION = date(2000, 1, 1)
+
+
+def registration_problem(text: str, now: datetime) -> str | None:
+    """Why a cabecalho's dataRegistroTransacao cannot be the day its message was registered
+    (`now`: the gateway's clock, aware), in Portuguese; None when it can be."""
+    try:
+        day = day_of(text)
+    except DateOutOfRange:
+        return f"dataRegistroTransacao {text.strip()} fora do intervalo aceito"
+    latest = now.astimezone(_MOST_ADVANCED).date() + timedelta(days=1)
+    if day > latest:
+        return (
+            f"dataRegistroTransacao {day.isoformat()} é posterior a hoje: confira o relógio do "
+            "sistema que enviou"
+        )
+    if day < EARLIEST_REGISTRATION:
+        return (
+            f"dataRegistroTransacao {day.isoformat()} é anterior a "
+            f"{EARLIEST_REGISTRATION.isoformat()}: confira o relógio do sistema que enviou"
+        )
+    return None

@@ -8,7 +8,8 @@
 
   Paths are those of the official schemas (4.01.00 to 4.03.00), relative to the guide:
     g: t type, p numeroGuiaPrestador, o numeroGuiaOperadora, a dadosAutorizacao's
-       numeroGuiaOperadora, c numeroCarteira, r atendimentoRN, d date, v value
+       numeroGuiaOperadora, c numeroCarteira, r atendimentoRN, d date, v value,
+       n the registroANS of the operator the guide bills (in its cabecalho; Odonto's on itself)
     i: s sequencialItem, e dataExecucao, f dataRealizacao, t codigoTabela,
        c codigoProcedimento, x descricaoProcedimento, q quantidadeExecutada, n qtdProc,
        v valorTotal, w valorProc (Consulta: its one procedimento, valorProcedimento in v)
@@ -94,7 +95,8 @@
     <xsl:variable name="ben" select="$beneficiario[1] | self::*[not($beneficiario)]"/>
     <g t="{local-name()}" p="{$numero}" o="{ans:numeroGuiaOperadora}"
        a="{ans:dadosAutorizacao/ans:numeroGuiaOperadora}" c="{$ben/ans:numeroCarteira}"
-       r="{$ben/ans:atendimentoRN}" d="{$date}" v="{$value}">
+       r="{$ben/ans:atendimentoRN}" d="{$date}" v="{$value}"
+       n="{(ans:cabecalhoConsulta | ans:cabecalhoGuia)/ans:registroANS | ans:registroANS}">
       <xsl:for-each select="$items">
         <!-- The procedure's codes: in procedimento, else in procSolic; Consulta's item is the
              procedimento itself. -->

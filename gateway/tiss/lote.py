@@ -46,6 +46,13 @@ class Guide:
     data_realizacao: str | None
     valor_informado: Decimal
     items: tuple[GuideItem, ...] = ()
+    registro_ans: str = ""  # the operator the guide bills ('' where the guide names none)
+
+    @property
+    def last_day(self) -> str | None:
+        """The latest day of care the guide bills (ISO text), None when it gives none."""
+        days = [d for d in (self.data_realizacao, *(i.data_realizacao for i in self.items)) if d]
+        return max(days) if days else None
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,7 @@ def read_guides(element: etree._Element) -> list[Guide]:
 def _guide(g: etree._Element) -> Guide:
     """A guide from the transform's element. Its fields (attributes, in the stylesheet's order)
     are trimmed by str.strip, '' when absent or blank; every choice below treats '' as absent."""
-    guide_type, numero, operadora, autorizacao, carteira, rn, date, value = map(
+    guide_type, numero, operadora, autorizacao, carteira, rn, date, value, registro = map(
         str.strip, g.values()
     )
     date = _day(date)
@@ -135,6 +142,7 @@ def _guide(g: etree._Element) -> Guide:
             _consulta_item(i, date) if guide_type == CONSULTA else _item(i, position, date)
             for position, i in enumerate(g, start=1)
         ),
+        registro_ans=registro,
     )
 
 
@@ -210,18 +218,37 @@ def read_lot(lote_guias: etree._Element) -> Lot:
 _TOTAL_DIGITS = 10
 
 
-def lot_problem(lot: Lot) -> tuple[str, str] | None:
+def lot_problem(lot: Lot, registro_ans: str) -> tuple[str, str] | None:
     """The first value of a schema-valid lot that the gateway cannot store and answer as the
     provider meant it, as (table-38 code, description); None when there is none. The schema lets
     these through: identifiers of blanks only (which trimming would make empty, and every blank
-    lot number the same lot), negative values, and a total beyond what the receipt can state."""
+    lot number the same lot), a guide number or an item's sequencialItem given twice (which the
+    analysis and its statement could not tell apart), guides billed to another operator than
+    `registro_ans`, negative values, and a total beyond what the receipt can state."""
     if not lot.numero_lote:
         return codes.LOT_NUMBER_MISSING, "numeroLote em branco"
+    first_at: dict[str, int] = {}
     for position, guide in enumerate(lot.guides, 1):
         if not guide.numero_guia_prestador:
             return codes.GUIDE_NUMBER_INVALID, f"guia {position}: numeroGuiaPrestador em branco"
+        if guide.numero_guia_prestador in first_at:
+            return codes.GUIDE_ALREADY_PRESENTED, (
+                f"{_where(position, guide)}: o mesmo numeroGuiaPrestador já está na guia "
+                f"{first_at[guide.numero_guia_prestador]} deste lote"
+            )
+        first_at[guide.numero_guia_prestador] = position
+        if guide.registro_ans and guide.registro_ans != registro_ans:
+            return codes.OPERATOR_REGISTRO_ANS_INVALID, (
+                f"{_where(position, guide)}: registroANS {guide.registro_ans} é de outra "
+                f"operadora; esta é {registro_ans}"
+            )
         if not guide.numero_carteira:
             return codes.CARD_NUMBER_INVALID, f"{_where(position, guide)}: numeroCarteira em branco"
+        repeated = _repeated_sequencial(guide)
+        if repeated is not None:
+            return codes.SEQUENCE_INVALID, (
+                f"{_where(position, guide)}: sequencialItem {repeated} em mais de um item"
+            )
         if guide.valor_informado < 0:
             return codes.NEGATIVE_GUIDE_TOTAL, (
                 f"{_where(position, guide)}: valor total {guide.valor_informado}"
@@ -240,6 +267,15 @@ def lot_problem(lot: Lot) -> tuple[str, str] | None:
             f"o valor total do lote ({lot.total}) passa de {_TOTAL_DIGITS} dígitos, o máximo que "
             "o protocolo pode informar"
         )
+    return None
+
+
+def _repeated_sequencial(guide: Guide) -> int | None:
+    seen: set[int] = set()
+    for item in guide.items:
+        if item.sequencial in seen:
+            return item.sequencial
+        seen.add(item.sequencial)
     return None
 
 

@@ -1,5 +1,7 @@
 """Reading the bodies of provider queries (status, eligibility, statements)."""
 
+import calendar
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -75,6 +77,27 @@ def _validity(text: str | None) -> date | None:
         return None
 
 
+# st_competencia is only [0-9]{4}[0-9]{2}: 202613, 202600 and 000000 pass the schema. As the
+# back office's COMPETENCIA, the month is 01 to 12; and, as for dates (0001-9999), there is no
+# year 0000.
+_COMPETENCIA = re.compile(r"(?!0000)[0-9]{4}(0[1-9]|1[0-2])")
+
+
+class InvalidCompetencia(ValueError):
+    """A schema-valid competência (AAAAMM) that names no month (5046 COMPETÊNCIA INVÁLIDA)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(f"competência {text} não é um mês: use AAAAMM, com o mês de 01 a 12")
+
+
+def _checked_competencia(text: str | None) -> str | None:
+    """The competência as sent (AAAAMM); raises InvalidCompetencia when it names no month."""
+    if text is not None and not _COMPETENCIA.fullmatch(text):
+        raise InvalidCompetencia(text)
+    return text
+
+
 @dataclass(frozen=True)
 class StatementRequest:
     kind: str  # "pagamento" | "analise"
@@ -82,11 +105,21 @@ class StatementRequest:
     data_solicitacao: date
     tipo_demonstrativo: str | None = None  # 1 médico, 3 odontológico (pagamento)
     data_pagamento: date | None = None
-    competencia: str | None = None  # AAAAMM
+    competencia: str | None = None  # AAAAMM, a real month
     protocolos: tuple[str, ...] = ()
+
+    def last_day(self) -> date | None:
+        """The last day of the payment period asked: the payment date, or the competência's
+        last day (None for an analysis statement)."""
+        if self.data_pagamento is not None or self.competencia is None:
+            return self.data_pagamento
+        year, month = int(self.competencia[:4]), int(self.competencia[4:])
+        return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def statement_request(message: etree._Element) -> StatementRequest:
+    """The statement asked for. Raises DateOutOfRange or InvalidCompetencia for a period the
+    schema lets through but no one can have meant."""
     body = message.find("ans:solicitacaoDemonstrativoRetorno", _NS)
     pagamento = body.find("ans:demonstrativoPagamento", _NS)
     if pagamento is not None:
@@ -97,7 +130,7 @@ def statement_request(message: etree._Element) -> StatementRequest:
             data_solicitacao=day_of(_text(pagamento, "ans:dataSolicitacao")),
             tipo_demonstrativo=_text(pagamento, "ans:tipoDemonstrativo"),
             data_pagamento=day_of(data_pagamento) if data_pagamento else None,
-            competencia=_text(pagamento, "ans:periodo/ans:competencia"),
+            competencia=_checked_competencia(_text(pagamento, "ans:periodo/ans:competencia")),
         )
     analise = body.find("ans:demonstrativoAnalise", _NS)
     return StatementRequest(
