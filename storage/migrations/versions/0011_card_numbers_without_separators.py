@@ -35,9 +35,7 @@ def upgrade() -> None:
         if plain == numero or not plain or plain in taken:
             continue
         bind.execute(
-            beneficiaries.update()
-            .where(beneficiaries.c.id == row_id)
-            .values(numero_carteira=plain)
+            beneficiaries.update().where(beneficiaries.c.id == row_id).values(numero_carteira=plain)
         )
         taken.discard(numero)
         taken.add(plain)
