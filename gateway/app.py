@@ -11,7 +11,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway import metrics
 from gateway.config import Settings
 from gateway.logs import bind_request_id, unbind_request_id
+from gateway.services.envelope import reject_unreadable
 from gateway.services.gateway import Gateway
+from gateway.services.inbound import Inbound
+from gateway.soap import request_body
 from gateway.soap.backoffice import app as backoffice
 from gateway.soap.protocol import (
     ENV_CLIENT_CERT,
@@ -19,8 +22,9 @@ from gateway.soap.protocol import (
     ENV_REMOTE,
     ENV_REQUEST_ID,
     ENV_VERSION,
+    fault_for,
 )
-from gateway.soap.services import build_soap_apps
+from gateway.soap.services import SERVICES, build_soap_apps
 from gateway.tiss.client_certificates import CertificateError, CertificateInfo, read_certificate
 from gateway.tiss.namespaces import version_from_slug
 from gateway.web import create_web_app
@@ -59,6 +63,7 @@ class GatewayApp:
                 )
                 _withhold_from_spyne(environ, "HTTP_AUTHORIZATION")  # TISS logs in by the body
                 try:
+                    self._prepare_body(match.group(2), environ)
                     return soap_app(environ, start_response)
                 except Exception:
                     # Last resort: spyne itself failed. Still a TISS fault, never an HTML 500.
@@ -68,12 +73,27 @@ class GatewayApp:
             return self._backoffice(environ, start_response)
         return self.web(environ, start_response)
 
+    def _prepare_body(self, service: str, environ) -> None:
+        """The body whole and decoded for spyne (gateway.soap.request_body). One whose
+        Content-Encoding cannot be undone is archived as it arrived and refused as unreadable
+        (5002), the refusal naming the coding."""
+        problem = request_body.prepare(environ, self.gw.settings.max_message_bytes)
+        if problem is None:
+            return
+        spec, _ = SERVICES[service]
+        answer = reject_unreadable(self.gw, spec, _inbound(environ, problem.raw), problem.reason)
+        request_body.fail_reading(environ, fault_for(answer))
+
     def _backoffice(self, environ, start_response):
         _withhold_from_spyne(environ)  # Authorization is moved aside by backoffice itself
         environ[ENV_GATEWAY] = self.gw
         environ[ENV_REQUEST_ID] = _request_id(environ)
         environ[ENV_REMOTE] = environ.get("REMOTE_ADDR")
         try:
+            problem = request_body.prepare(environ, self.gw.settings.max_message_bytes)
+            if problem is not None:
+                refusal = backoffice.BackOfficeFault("RequisicaoInvalida", problem.reason)
+                request_body.fail_reading(environ, refusal)
             return self.backoffice(environ, start_response)
         except Exception:
             log.exception("back-office SOAP application failed")
@@ -92,6 +112,19 @@ def _withhold_from_spyne(environ, *more: str) -> None:
 
 def _is_backoffice(environ) -> bool:
     return environ.get("PATH_INFO", "").rstrip("/") == backoffice.PATH
+
+
+def _inbound(environ, raw: bytes) -> Inbound:
+    """A TISS request as the router knows it (what gateway.soap.protocol builds once spyne has
+    read the body), for a body refused before spyne."""
+    return Inbound(
+        raw=raw,
+        channel="soap",
+        request_id=environ[ENV_REQUEST_ID],
+        remote_addr=environ.get(ENV_REMOTE),
+        endpoint_version=environ.get(ENV_VERSION),
+        client_certificate=environ.get(ENV_CLIENT_CERT),
+    )
 
 
 def _server_fault(start_response):

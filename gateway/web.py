@@ -1,6 +1,7 @@
 """HTTP pages that are not SOAP: the WSDLs and schemas of each version, health checks, an index."""
 
 import hmac
+import re
 
 from flask import Flask, Response, abort, jsonify, request
 from sqlalchemy import text
@@ -35,17 +36,13 @@ def create_web_app(gw: Gateway) -> Flask:
     def wsdl(slug: str, service: str):
         if request.method == "POST" or service not in SERVICES:
             # A POST reaches Flask only when the router found no such service (gateway.app).
-            return Response(
-                f"404 serviço TISS desconhecido: {service}; serviços: {', '.join(SERVICES)}\n",
-                status=404,
-                mimetype="text/plain",
-            )
+            return _unknown_service(slug, service)
         version = served_version(slug)
-        if "wsdl" not in {k.lower() for k in request.args}:
+        if not _asks_for_wsdl():
             return Response(
                 f"{service} {version}: envie mensagens SOAP 1.1 por POST; WSDL em ?wsdl\n",
                 status=405,
-                headers={"Allow": "POST"},
+                headers={"Allow": _soap_endpoint_methods()},
                 mimetype="text/plain",
             )
         spec, _ = SERVICES[service]
@@ -67,11 +64,11 @@ def create_web_app(gw: Gateway) -> Flask:
 
     @app.get(BACKOFFICE_PATH, strict_slashes=False)
     def backoffice_wsdl():
-        if "wsdl" not in {k.lower() for k in request.args}:
+        if not _asks_for_wsdl():
             return Response(
                 "back office: envie mensagens SOAP 1.1 por POST; WSDL em ?wsdl\n",
                 status=405,
-                headers={"Allow": "POST"},
+                headers={"Allow": _soap_endpoint_methods()},
                 mimetype="text/plain",
             )
         body = resources.render_backoffice_wsdl(
@@ -123,10 +120,54 @@ def create_web_app(gw: Gateway) -> Flask:
         }
         return jsonify(service="tiss-gateway", registroANS=gw.registro_ans(), endpoints=endpoints)
 
+    @app.after_request
+    def soap_endpoint_options(response: Response) -> Response:
+        # Flask's automatic OPTIONS answer lists its own routes' methods; a SOAP endpoint's are
+        # the ones its 405s give.
+        if request.method == "OPTIONS" and _is_soap_endpoint(request.path):
+            response.headers["Allow"] = _soap_endpoint_methods()
+        return response
+
     # The provider portal (credentialing, accounts, the staff's queue) under /portal/.
     portal_error_page = init_portal(app, gw)
     _error_pages(app, portal_error_page)
     return app
+
+
+_TISS_ENDPOINT = re.compile(r"^/tiss/v\d{5}/([A-Za-z]+)/?$")  # as gateway.app routes POSTs
+
+
+def _asks_for_wsdl() -> bool:
+    return "wsdl" in {k.lower() for k in request.args}
+
+
+def _is_soap_endpoint(path: str) -> bool:
+    """A URL whose POSTs gateway.app hands to spyne (a TISS service, the back office)."""
+    match = _TISS_ENDPOINT.match(path)
+    return (match is not None and match.group(1) in SERVICES) or (
+        path.rstrip("/") == BACKOFFICE_PATH
+    )
+
+
+def _soap_endpoint_methods() -> str:
+    """The methods a SOAP endpoint's URL takes, for its Allow header: POST (the router's, so
+    Flask's routes do not list it), and GET and HEAD only with ?wsdl (without it they are
+    405). Every 405 and OPTIONS answer of the URL says the same."""
+    return "GET, HEAD, POST" if _asks_for_wsdl() else "POST"
+
+
+def _unknown_service(slug: str, service: str) -> Response:
+    """404 for a service name that does not exist; `tissLoteGuias.wsdl` (how some tools ask for
+    a WSDL) is pointed to the service and its ?wsdl."""
+    stem = service[: -len(".wsdl")] if service.lower().endswith(".wsdl") else None
+    if stem in SERVICES:
+        says = (
+            f"404 não encontrado: {service}; o serviço é /tiss/{slug}/{stem} e o WSDL dele "
+            f"está em /tiss/{slug}/{stem}?wsdl\n"
+        )
+    else:
+        says = f"404 serviço TISS desconhecido: {service}; serviços: {', '.join(SERVICES)}\n"
+    return Response(says, status=404, mimetype="text/plain")
 
 
 # What a client that mistyped a URL or method, or met a failure, reads outside the portal: plain
@@ -143,7 +184,10 @@ def _error_pages(app: Flask, portal_error_page) -> None:
     portal's own page under /portal, plain text elsewhere. 500s are logged by Flask first."""
 
     def handle(exc: HTTPException):
-        allowed = ", ".join(getattr(exc, "valid_methods", None) or ())  # a 405's methods
+        if _is_soap_endpoint(request.path):
+            allowed = _soap_endpoint_methods()  # Flask's routes do not know the router's POST
+        else:
+            allowed = ", ".join(getattr(exc, "valid_methods", None) or ())  # a 405's methods
         if request.path == "/portal" or request.path.startswith("/portal/"):
             response = portal_error_page(exc.code)
         else:

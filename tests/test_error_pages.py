@@ -34,8 +34,10 @@ def test_outside_the_portal_errors_are_plain_portuguese_text(client, method, pat
     body = answer.get_data(as_text=True)
     assert (answer.status_code, answer.mimetype) == (status, "text/plain")
     assert body.startswith(says) and not _english(body)
-    if status == 405:
-        assert "GET" in answer.headers["Allow"]
+    if status == 405:  # the methods the URL does take, the same in the header and the text
+        allowed = answer.headers["Allow"]
+        assert allowed and method not in allowed.split(", ")
+        assert body.rstrip().endswith(f"use {allowed}")
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])

@@ -211,6 +211,17 @@ def test_not_xml_is_refused(data):
 
 
 @pytest.mark.parametrize(
+    "data", [b"\r\n\r\n<?xml version='1.0'?><r/>", b"  <?xml version='1.0'?><r/>"]
+)
+def test_anything_before_the_xml_declaration_is_named_as_such(data):
+    with pytest.raises(UnsafeXml) as refused:
+        parse_untrusted(data)
+    assert "a declaração XML (<?xml ...?>) deve ser a primeira coisa do arquivo" in str(
+        refused.value.reason
+    )
+
+
+@pytest.mark.parametrize(
     "data",
     [
         # declares UTF-8, but \xe9 alone is not valid UTF-8

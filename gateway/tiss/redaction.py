@@ -1,17 +1,23 @@
-"""A received message handed back with senhaPrestador masked and every other byte as it came.
+"""A received message handed back with its secrets masked and every other byte as it came.
 
 senhaPrestador carries the MD5 of the provider's password, which is all the web service asks
-for: whoever holds it can send messages as the provider. So what every senhaPrestador holds
-between its tags (text, CDATA, comments) is replaced by asterisks, and a file in which that
-cannot be made sure of is withheld whole.
+for: whoever holds it can send messages as the provider. A WS-Security header some systems add
+beside it carries the password itself (`wsse:Password`, PasswordText). So what every such
+element holds between its tags (text, CDATA, comments) is replaced by asterisks, and a file in
+which that cannot be made sure of is withheld whole. An argon2 hash, should one travel in a
+message, is masked too.
 """
 
 import codecs
 import re
 
 MASK = "********"
-# The element's name under any prefix, as a regex fragment (logs.redact uses it too).
-ELEMENT = r"(?:[\w.-]+:)?senhaPrestador"
+# The secret elements' names under any prefix, as a regex fragment (logs.redact uses it too):
+# TISS's senhaPrestador and WS-Security's Password (whatever prefix the header gives its
+# namespace; no TISS element is named Password, so the local name is enough).
+ELEMENT = r"(?:[\w.-]+:)?(?:senhaPrestador|Password)"
+# A stored password hash (logs.redact uses it too); it never holds markup characters.
+ARGON2 = re.compile(r"\$argon2(?:id|i|d)\$[^\s'\"<&]+")
 
 # The start tag (attribute values may hold '>' or '/'; not a self-closing tag), what a
 # simple-type element can hold (text, CDATA sections, comments, processing instructions), the
@@ -66,9 +72,9 @@ def file_charset(raw: bytes, declared: str) -> str:
 
 
 def redact_password(raw: bytes, charset: str) -> bytes:
-    """`raw` with what each senhaPrestador holds replaced by asterisks, every other byte kept.
-    Nothing (b"") when the bytes cannot be read, or when a senhaPrestador is written in a form
-    the pattern does not cover: nothing is better than a leak."""
+    """`raw` with what each senhaPrestador and Password holds (and any argon2 hash) replaced by
+    asterisks, every other byte kept. Nothing (b"") when the bytes cannot be read, or when such
+    an element is written in a form the pattern does not cover: nothing is better than a leak."""
     mark, codec, _ = _encoding(raw, charset)
     try:
         text = raw[len(mark) :].decode(codec)
@@ -77,4 +83,4 @@ def redact_password(raw: bytes, charset: str) -> bytes:
     text, masked = _PASSWORD.subn(rf"\g<1>{MASK}\g<2>", text)
     if masked + len(_EMPTY_ELEMENT.findall(text)) != len(_START_TAG.findall(text)):
         return b""
-    return mark + text.encode(codec)
+    return mark + ARGON2.sub(MASK, text).encode(codec)

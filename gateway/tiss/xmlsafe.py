@@ -98,6 +98,11 @@ _SYNTAX_ERRORS = {
     etree.ErrorTypes.ERR_TAG_NOT_FINISHED: "o arquivo termina antes de fechar todas as tags",
     etree.ErrorTypes.ERR_UNDECLARED_ENTITY: "entidade XML não declarada",
     etree.ErrorTypes.ERR_DOCUMENT_END: "há conteúdo depois do fim do documento",
+    # Systems that write a blank line or a space before <?xml ...?> (PHP scripts, often).
+    etree.ErrorTypes.ERR_RESERVED_XML_NAME: (
+        "a declaração XML (<?xml ...?>) deve ser a primeira coisa do arquivo: nada antes dela, "
+        "nem linhas em branco ou espaços"
+    ),
 }
 
 
