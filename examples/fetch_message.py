@@ -27,7 +27,8 @@ def main() -> None:
         f"  resultado {m.resultado}  códigos {','.join(m.codigoGlosa) or '-'}  falha "
         f"{answer.falha or '-'}  protocolo {m.numeroProtocolo or '-'}"
     )
-    print(f"  request id {m.requestId}  SHA-256 {answer.sha256Requisicao}")
+    # No SHA-256 for a request refused unread (above the size limit).
+    print(f"  request id {m.requestId}  SHA-256 {answer.sha256Requisicao or '-'}")
     if answer.metodoAutenticacao:
         certificate = answer.sha256CertificadoCliente
         print(

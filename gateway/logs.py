@@ -5,9 +5,10 @@ chooses the format (json under serve). The request id is bound by the WSGI route
 request (a context variable), so every line logged while handling it carries the same id that is
 stored in the message's archive record and sent back in X-Request-Id.
 
-Never logged: passwords, their MD5 (senhaPrestador), stored password hashes, beneficiary names.
-The gateway's own lines carry none of them; `redact()` is a second line of defence for text that
-comes from elsewhere (an exception message quoting SQL parameters or a piece of a message).
+Never logged: passwords (a WS-Security wsse:Password too), their MD5 (senhaPrestador), stored
+password hashes, beneficiary names. The gateway's own lines carry none of them; `redact()` is a
+second line of defence for text that comes from elsewhere (an exception message quoting SQL
+parameters or a piece of a message).
 """
 
 import contextvars
@@ -19,7 +20,8 @@ from datetime import UTC, datetime
 
 from gunicorn import glogging
 
-from gateway.tiss.redaction import ELEMENT as SENHA_ELEMENT
+from gateway.tiss.redaction import ARGON2
+from gateway.tiss.redaction import ELEMENT as SECRET_ELEMENT
 
 JSON = "json"
 TEXT = "text"
@@ -32,12 +34,12 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 # SQLAlchemy error messages quote the statement's parameters: a failed INSERT of an archive
 # record would quote the raw message (with senhaPrestador), one of an account its password hash.
 _SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\n|$)", re.DOTALL)
-# Everything after a senhaPrestador start tag up to its end tag, or to the end of the text when
-# the piece logged was cut before it: a comment or CDATA may come before the password.
+# Everything after a senhaPrestador (or WS-Security Password) start tag up to its end tag, or
+# to the end of the text when the piece logged was cut before it: a comment or CDATA may come
+# before the password.
 _SENHA = re.compile(
-    rf"(<{SENHA_ELEMENT}\b[^>]*>).*?(?=</{SENHA_ELEMENT}|\Z)", re.IGNORECASE | re.DOTALL
+    rf"(<{SECRET_ELEMENT}\b[^>]*>).*?(?=</{SECRET_ELEMENT}|\Z)", re.IGNORECASE | re.DOTALL
 )
-_ARGON2 = re.compile(r"\$argon2(?:id|i|d)\$[^\s'\"]+")
 # The text of every element named nome* (nomeBeneficiario, nomeSocialBeneficiario, the back
 # office's nome): a message dumped at DEBUG (spyne's own loggers) holds beneficiaries' names.
 _NAME = re.compile(r"(<(?:[\w.-]+:)?nome\w*\b[^>/]*>)[^<]*", re.IGNORECASE)
@@ -66,7 +68,7 @@ def redact(text: str) -> str:
     text = _SQL_PARAMETERS.sub("[parameters: hidden]", text)
     text = _SENHA.sub(r"\1***", text)
     text = _NAME.sub(r"\1***", text)
-    return _ARGON2.sub("$argon2$***", text)
+    return ARGON2.sub("$argon2$***", text)
 
 
 class RequestIdFilter(logging.Filter):

@@ -131,7 +131,9 @@ class Message(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     raw_request: Mapped[bytes] = mapped_column(LargeBinary)
     request_size: Mapped[int] = mapped_column(BigInteger)
-    request_sha256: Mapped[str] = mapped_column(String(64))
+    # None for a request refused unread (above the size limit): request_size is then the size
+    # it announced. These request columns can never be changed (triggers of migration 0012).
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
     request_charset: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[str | None] = mapped_column(String(8))
     tipo_transacao: Mapped[str | None] = mapped_column(String(40))

@@ -200,6 +200,16 @@ def test_redact_hides_sql_parameters_passwords_and_hashes():
     assert "c2FsdA" not in redact("hash $argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA here")
 
 
+@pytest.mark.parametrize("prefix", ["wsse:", "o:", ""])
+def test_redact_hides_a_ws_security_password(prefix):
+    logged = (
+        f'<{prefix}Password Type="...#PasswordText">Demo@Tiss2026</{prefix}Password>'
+        f"<{prefix}Nonce>bm9uY2U=</{prefix}Nonce>"
+    )
+    redacted = redact(logged)
+    assert "Demo@Tiss2026" not in redacted and "bm9uY2U=" in redacted
+
+
 @pytest.mark.parametrize(
     "logged",
     [

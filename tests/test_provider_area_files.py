@@ -293,6 +293,32 @@ def test_password_under_any_prefix_is_masked(client, gw):
     assert len(content) == len(raw) - len(PROVIDER_A.senha_md5) + len(MASK)
 
 
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+
+
+@pytest.mark.parametrize("prefix", ["wsse:", "o:", ""])
+def test_a_ws_security_password_is_masked_under_any_prefix(prefix):
+    declaration = f'xmlns{":" + prefix[:-1] if prefix else ""}="{WSSE}"'
+    raw = (
+        f"<soapenv:Header><{prefix}Security {declaration}><{prefix}UsernameToken>"
+        f"<{prefix}Username>11222333000181</{prefix}Username>"
+        f'<{prefix}Password Type="...#PasswordText">Demo@Tiss2026</{prefix}Password>'
+        f"</{prefix}UsernameToken></{prefix}Security></soapenv:Header>"
+        "<ans:senhaPrestador>0cc175b9c0f1b6a8</ans:senhaPrestador>"
+    ).encode()
+    masked = files.redact_password(raw, "ISO-8859-1")
+    assert masked == raw.replace(b"Demo@Tiss2026", MASK).replace(b"0cc175b9c0f1b6a8", MASK)
+
+
+def test_an_argon2_hash_in_a_message_is_masked_and_the_markup_kept():
+    raw = b"<x:obs>$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA</x:obs>"
+    assert files.redact_password(raw, "UTF-8") == b"<x:obs>" + MASK + b"</x:obs>"
+
+
+def test_a_ws_security_password_cut_short_withholds_the_file():
+    assert files.redact_password(b"<wsse:Password>Demo@Tiss2026", "UTF-8") == b""
+
+
 def test_upload_that_cannot_be_read_in_its_charset_is_withheld(gw):
     # A UTF-16 file cut short: refused unread, so archived under the default UTF-8.
     data = file_for(PROVIDER_A, "CUT").decode("iso-8859-1").encode("utf-16")[:-1]

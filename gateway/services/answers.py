@@ -14,7 +14,8 @@ from gateway.services import ws_login
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Facts, Inbound, Rejected, ServiceSpec
 from gateway.tiss.codes import FaultKind
-from gateway.tiss.responses import AnswerHeader, tiss_fault
+from gateway.tiss.responses import AnswerHeader
+from gateway.tiss.soap import tiss_soap_fault
 from storage.db import Database, core
 from storage.models import Message
 
@@ -45,14 +46,26 @@ class Answer:
     details: tuple[str, ...] = ()
     # How the sender authenticated (messages.auth_method), for the log; None if it never did.
     auth_method: str | None = None
+    # A fault's whole SOAP envelope, as archived: the SOAP adapter sends these bytes unchanged.
+    fault_document: bytes | None = None
 
     @property
     def fault_string(self) -> str:
-        return f"{self.code} - {self.description}" if self.code else str(self.description)
+        return fault_string(self.code, self.description)
 
     @property
     def is_server_error(self) -> bool:
         return self.fault is FaultKind.ERRO_INESPERADO
+
+
+def fault_string(code: str | None, description: str | None) -> str:
+    """A fault's faultstring: the table-38 code first ("5014 - CÓDIGO HASH INVÁLIDO...")."""
+    return f"{code} - {description}" if code else str(description)
+
+
+def fault_document(fault: FaultKind, code: str | None, description: str, charset: str) -> bytes:
+    """The SOAP fault answering a message, as bytes: archived and sent as they are."""
+    return serialize(tiss_soap_fault(fault, fault_string(code, description)), charset)
 
 
 def answer_version(gw: Gateway, inbound: Inbound, facts: Facts) -> str:
@@ -99,8 +112,12 @@ def record_values(
         "endpoint_version": inbound.endpoint_version,
         "remote_addr": inbound.remote_addr,
         "raw_request": inbound.raw,
-        "request_size": len(inbound.raw),
-        "request_sha256": hashlib.sha256(inbound.raw).hexdigest(),
+        # A request refused unread (above the size limit) keeps the size it announced, and no
+        # digest: the SHA-256 of bytes never read would vouch for nothing.
+        "request_size": len(inbound.raw) if inbound.unread_size is None else inbound.unread_size,
+        "request_sha256": (
+            hashlib.sha256(inbound.raw).hexdigest() if inbound.unread_size is None else None
+        ),
         "request_charset": inbound.declared_charset,
         "version": (facts.version or None) and facts.version[:8],
         "tipo_transacao": header.tipo_transacao[:40] if header else None,
@@ -124,8 +141,12 @@ _MESSAGES = Message.__table__
 # Built once: they are on every message's path, and building a statement (and its cache key) per
 # call was a visible part of a status query.
 _INSERT_RECORD = insert(_MESSAGES).returning(_MESSAGES.c.id)
-# Its answer, or (a query that failed after writing it) the whole record again.
+# Its answer, or (a query that failed after writing it) its outcome and answer again.
 _UPDATE_RECORD = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id"))
+# What the database refuses to change once written (migration 0012): the request as received.
+REQUEST_COLUMNS = frozenset(
+    {"request_id", "received_at", "raw_request", "request_size", "request_sha256"}
+)
 
 
 def _insert_record(session: Session, values: dict) -> int:
@@ -260,7 +281,7 @@ def _record_fault(
     record is rewritten, so that the message still has exactly one."""
     charset = inbound.answer_charset
     version = answer_version(gw, inbound, facts)
-    element = tiss_fault(fault)
+    document = fault_document(fault, code, description, charset)
     message_id = None
     try:
         with gw.db.transaction() as session:
@@ -268,7 +289,7 @@ def _record_fault(
             record.update(
                 codes=code,
                 fault=fault.value,
-                raw_response=serialize(element, charset),
+                raw_response=document,
                 response_charset=charset,
             )
             if record["detail"] is None and outcome != ERROR:
@@ -278,12 +299,13 @@ def _record_fault(
             if archived is None:
                 message_id = write_record(session, gw.db, record)
             else:
-                core(session).execute(_UPDATE_RECORD, {**record, "message_id": archived})
+                _rewrite_answer(session, archived, record)
                 message_id = archived
     except Exception:
         # The archive itself failed (database down): still answer, and say so in the log.
         log.exception("could not archive %s request %s", spec.name, inbound.request_id)
         fault, code, description = FaultKind.ERRO_INESPERADO, None, SERVER_ERROR
+        document = fault_document(fault, code, description, charset)
     return Answer(
         outcome=outcome if message_id else ERROR,
         charset=charset,
@@ -294,4 +316,12 @@ def _record_fault(
         description=description,
         details=tuple((facts.detail or "").splitlines()) if outcome == REJECTED else (),
         auth_method=facts.auth_method,
+        fault_document=document,
     )
+
+
+def _rewrite_answer(session: Session, message_id: int, record: dict) -> None:
+    """Rewrite a record with what a failure found later: everything but the request, which is
+    the same and which the database keeps as first written."""
+    values = {k: v for k, v in record.items() if k not in REQUEST_COLUMNS}
+    core(session).execute(_UPDATE_RECORD, {**values, "message_id": message_id})

@@ -76,6 +76,9 @@ class Inbound:
     # The client certificate nginx verified at the TLS handshake, when the gateway trusts its
     # headers (TISS_CLIENT_CERT_HEADERS); None otherwise.
     client_certificate: CertificateInfo | None = None
+    # A request refused before its body was read (above TISS_MAX_MESSAGE_BYTES): the size it
+    # announced (its Content-Length, 0 if it announced none); `raw` is then empty.
+    unread_size: int | None = None
 
     @property
     def answer_charset(self) -> str:
@@ -278,10 +281,8 @@ def _authenticate_password(
         account.kind == DELEGATE
         or (account.provider is not None and account.provider.status == "approved")
     ):
-        facts.login_failure = ws_login.LoginFailure(
-            login=login[:60],
-            account_id=account.id if stored is not None else None,
-            remote_addr=remote_addr,
+        facts.login_failure = ws_login.password_failure(
+            login[:60], account, remote_addr, now, checked=stored is not None
         )
         detail = (
             LOGIN_INVALID

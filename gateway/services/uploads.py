@@ -42,22 +42,51 @@ def upload_lot_file(
     request_id: str | None = None,
     file_name: str | None = None,
 ) -> UploadResult:
-    inbound = Inbound(
+    inbound = _inbound(data, remote_addr, request_id, file_name)
+    try:
+        parsed = parse_untrusted(data, gw.settings.xml_limits)
+    except UnsafeXml as exc:
+        return _unreadable(gw, inbound, principal, exc.reason)
+    inbound = replace(inbound, declared_charset=parsed.declared_encoding)
+    answer = receive_lot(gw, inbound, parsed.root, principal, spec=LOTE_GUIAS_FILE)
+    return UploadResult(answer, occurrences(answer))
+
+
+def refuse_oversized_file(
+    gw: Gateway,
+    size: int,
+    principal: Principal,
+    *,
+    remote_addr: str | None = None,
+    request_id: str | None = None,
+    file_name: str | None = None,
+) -> UploadResult:
+    """A file above TISS_MAX_MESSAGE_BYTES, refused as the web service refuses such a message
+    (5002, archived with its size and not its bytes), so that it is listed in Consultar Arquivos
+    like every other file sent."""
+    inbound = replace(_inbound(b"", remote_addr, request_id, file_name), unread_size=size)
+    limit = gw.settings.max_message_bytes
+    reason = f"arquivo de {size} bytes acima do limite de {limit} bytes"
+    return _unreadable(gw, inbound, principal, reason)
+
+
+def _inbound(
+    data: bytes, remote_addr: str | None, request_id: str | None, file_name: str | None
+) -> Inbound:
+    return Inbound(
         raw=data,
         channel=CHANNEL,
         request_id=request_id or uuid.uuid4().hex,
         remote_addr=remote_addr,
         file_name=clean_file_name(file_name),
     )
-    try:
-        parsed = parse_untrusted(data, gw.settings.xml_limits)
-    except UnsafeXml as exc:
-        known = Facts(provider_id=principal.provider_id)
-        answer = reject_unreadable(gw, LOTE_GUIAS_FILE, inbound, exc.reason, known)
-        return UploadResult(answer, (answer.fault_string,))
-    inbound = replace(inbound, declared_charset=parsed.declared_encoding)
-    answer = receive_lot(gw, inbound, parsed.root, principal, spec=LOTE_GUIAS_FILE)
-    return UploadResult(answer, occurrences(answer))
+
+
+def _unreadable(gw: Gateway, inbound: Inbound, principal: Principal, reason: str) -> UploadResult:
+    """A file that never reached the use case: archived as refused (5002), for its provider."""
+    known = Facts(provider_id=principal.provider_id)
+    answer = reject_unreadable(gw, LOTE_GUIAS_FILE, inbound, reason, known)
+    return UploadResult(answer, (answer.fault_string,))
 
 
 _MAX_NAME = 200

@@ -20,6 +20,9 @@ from storage.models import Account
 from storage.portal_models import AccessLogEntry
 
 FAILED = "ws_login_failed"
+# An attempt on a locked account: refused without checking the password, and not counted towards
+# another lock (the portal's login_refused_locked), but in its owner's access log all the same.
+REFUSED_LOCKED = "ws_login_refused_locked"
 ADDRESS_WINDOW = timedelta(minutes=5)
 ADDRESS_MAX_FAILURES = 20
 
@@ -30,9 +33,24 @@ class LoginFailure:
     transaction is rolled back, so the count is written with the archive record)."""
 
     login: str
-    account_id: int | None  # None when the login is unknown, inactive or already locked
+    account_id: int | None  # None when the login is unknown or inactive
     remote_addr: str | None
     detail: str | None = None  # e.g. the subject and SHA-256 of an unregistered certificate
+    locked: bool = False  # the account was locked: logged as REFUSED_LOCKED, not counted
+
+
+def password_failure(
+    login: str, account: WsAccount | None, remote_addr: str | None, now: datetime, *, checked: bool
+) -> LoginFailure:
+    """The failure of a password login. `checked`: the password was verified against the
+    account, which is then blamed (counted towards the lock). An attempt on a locked account
+    names it too, so that its owner sees it; any other (unknown login, inactive account, a
+    throttled address) names none."""
+    if checked:
+        return LoginFailure(login, account.id, remote_addr)
+    if account is not None and account.active and policy.is_locked(account.locked_until, now):
+        return LoginFailure(login, account.id, remote_addr, locked=True)
+    return LoginFailure(login, None, remote_addr)
 
 
 def address_throttled(session: Session, remote_addr: str | None, now: datetime) -> bool:
@@ -43,7 +61,7 @@ def address_throttled(session: Session, remote_addr: str | None, now: datetime) 
         .select_from(AccessLogEntry)
         .where(
             AccessLogEntry.occurred_at > now - ADDRESS_WINDOW,
-            AccessLogEntry.event == FAILED,
+            AccessLogEntry.event.in_((FAILED, REFUSED_LOCKED)),
             AccessLogEntry.remote_addr == remote_addr[:64],
         )
     )
@@ -62,14 +80,14 @@ def record_failure(session: Session, failure: LoginFailure, now: datetime) -> No
     origin = Origin(remote_addr=failure.remote_addr, user_agent="web service")
     access_log.record(
         session,
-        FAILED,
+        REFUSED_LOCKED if failure.locked else FAILED,
         now,
         origin,
         account_id=failure.account_id,
         login=failure.login,
         detail=failure.detail[:300] if failure.detail else None,
     )
-    if failure.account_id is None:
+    if failure.account_id is None or failure.locked:
         return
     failures = session.scalar(
         update(Account)

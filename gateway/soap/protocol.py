@@ -5,6 +5,8 @@
 - The Body's root element reaches the use case untouched, and the answer element the use case
   built goes into the Body untouched (its hash was computed over exactly those texts).
 - The answer is written in the charset the request declared.
+- A fault goes out as the bytes the use case built and archived (gateway.tiss.soap), not as
+  spyne would write it, so that the archive holds exactly what the client received.
 """
 
 import logging
@@ -21,7 +23,7 @@ from gateway.services.answers import Answer, record_failure
 from gateway.services.envelope import reject_unreadable
 from gateway.services.inbound import Facts, Inbound, ServiceSpec
 from gateway.tiss.namespaces import SOAP11_ENV
-from gateway.tiss.responses import tiss_fault
+from gateway.tiss.soap import SERVER, soap_envelope, soap_fault
 from gateway.tiss.xmlsafe import UnsafeXml, parse_untrusted
 
 ENV_GATEWAY = "tiss.gateway"
@@ -44,13 +46,13 @@ class AnsweredFault(Fault):
 
 
 class TissFault(AnsweredFault):
-    """A SOAP fault whose detail is the tissFaultWS element of the answer."""
+    """A use case's fault answer: its SOAP fault (tissFaultWS in the detail) was built whole by
+    the use case, and is sent as those bytes (TissSoap11.create_out_string)."""
 
-    def __init__(self, answer: Answer, detail: etree._Element) -> None:
+    def __init__(self, answer: Answer) -> None:
         super().__init__(
             faultcode="Server" if answer.is_server_error else "Client",
             faultstring=answer.fault_string,
-            detail=detail,
         )
         self.answer = answer
 
@@ -63,23 +65,10 @@ class SoapRequest:
     payload: etree._Element | None  # None while the envelope is being read
 
 
-def soap_envelope(content: etree._Element | None = None) -> etree._Element:
-    """A SOAP 1.1 Envelope whose Body holds `content` (empty without it)."""
-    envelope = etree.Element(f"{{{SOAP11_ENV}}}Envelope", nsmap={"soapenv": SOAP11_ENV})
-    body = etree.SubElement(envelope, f"{{{SOAP11_ENV}}}Body")
-    if content is not None:
-        body.append(content)
-    return envelope
-
-
 def last_resort_fault(start_response, faultstring: str, detail: etree._Element) -> list[bytes]:
     """spyne itself failed: still a SOAP Server fault (with the service's own fault detail),
     never an HTML 500."""
-    envelope = soap_envelope()
-    fault = etree.SubElement(envelope[0], f"{{{SOAP11_ENV}}}Fault")
-    etree.SubElement(fault, "faultcode").text = "soapenv:Server"
-    etree.SubElement(fault, "faultstring").text = faultstring
-    etree.SubElement(fault, "detail").append(detail)
+    envelope = soap_fault(SERVER, faultstring, detail)
     body = etree.tostring(envelope, encoding="UTF-8", xml_declaration=True)
     start_response(
         "500 Internal Server Error",
@@ -103,6 +92,11 @@ class TissSoap11(PayloadSoap11):
         super().__init__(**kwargs)
         self.spec = spec
 
+    def serialize(self, ctx, message):
+        if isinstance(ctx.out_error, TissFault):
+            return  # already built and archived whole: create_out_string sends its bytes
+        return super().serialize(ctx, message)
+
     def create_in_document(self, ctx, charset=None):
         try:
             self._read_envelope(ctx)
@@ -125,6 +119,8 @@ class TissSoap11(PayloadSoap11):
         try:
             raw = b"".join(ctx.in_string)
         except RequestTooLongError:
+            # Refused unread: the archive keeps the size the request announced, not its bytes.
+            inbound = replace(inbound, unread_size=_declared_size(ctx.transport.req_env))
             limit = gw.settings.max_message_bytes
             raise self._reject(gw, inbound, f"mensagem acima do limite de {limit} bytes") from None
         inbound = replace(inbound, raw=raw)
@@ -150,8 +146,10 @@ class TissSoap11(PayloadSoap11):
         request = ctx.udc if isinstance(ctx.udc, SoapRequest) else None
         error = ctx.out_error
         if isinstance(error, TissFault):
-            charset = error.answer.charset
-        elif request is not None:
+            ctx.transport.resp_headers["Content-Type"] = f"text/xml; charset={error.answer.charset}"
+            ctx.out_string = [error.answer.fault_document]
+            return
+        if request is not None:
             charset = request.inbound.answer_charset
         else:
             charset = "UTF-8"
@@ -175,8 +173,14 @@ def _inbound(env) -> Inbound:
     )
 
 
+def _declared_size(env) -> int:
+    """The request's Content-Length; 0 when it has none a number can be read from."""
+    value = (env.get("CONTENT_LENGTH") or "").strip()
+    return int(value) if value.isdigit() else 0
+
+
 def fault_for(answer: Answer) -> TissFault:
-    return TissFault(answer, tiss_fault(answer.fault))
+    return TissFault(answer)
 
 
 class _DropAnsweredFaults(logging.Filter):

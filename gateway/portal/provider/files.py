@@ -1,14 +1,17 @@
 """Envio de Arquivo XML (seed 004, 7.1) and Consultar Arquivos (7.2): the upload goes through
 the same use case as tissLoteGuias; the listing shows every message the provider sent."""
 
+import io
+
 from flask import Blueprint, abort, render_template, request
+from werkzeug.datastructures import FileStorage
 
 from gateway.portal.context import Portal
 from gateway.portal.downloads import download
 from gateway.portal.provider.area import acting, area
 from gateway.services.provider_area import access, files
 from gateway.services.provider_area.paging import page_number
-from gateway.services.uploads import upload_lot_file
+from gateway.services.uploads import refuse_oversized_file, upload_lot_file
 
 
 def register(bp: Blueprint, portal: Portal) -> None:
@@ -33,6 +36,15 @@ def register(bp: Blueprint, portal: Portal) -> None:
                 "O arquivo escolhido está vazio." if chosen else "Escolha o arquivo XML a enviar."
             )
         elif len(data) > limit():
+            # Refused like the web service's oversized message, and archived as that refusal.
+            refuse_oversized_file(
+                portal.gw,
+                _size(sent),
+                acting().principal,
+                remote_addr=request.remote_addr,
+                request_id=request.headers.get("X-Request-Id"),
+                file_name=sent.filename,
+            )
             error = "O arquivo é maior que o permitido."
         else:
             error = None
@@ -71,3 +83,11 @@ def register(bp: Blueprint, portal: Portal) -> None:
             abort(404)
         # The archived bytes as they were, in the charset their XML declaration names.
         return download(found.content, found.file_name, f"application/xml; charset={found.charset}")
+
+
+def _size(sent: FileStorage) -> int:
+    """The whole size of an uploaded file, of which only the first bytes were read (Flask kept
+    it in a temporary file, within MAX_CONTENT_LENGTH)."""
+    stream = sent.stream
+    stream.seek(0, io.SEEK_END)
+    return stream.tell()

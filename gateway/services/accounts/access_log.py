@@ -4,7 +4,7 @@ event, never updated; `prune` removes what is older than the retention period.""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.services.accounts.policy import ACCESS_LOG_RETENTION, RESET_LINK_TTL
@@ -15,6 +15,11 @@ LABELS = {
     "login_ok": "Acesso",
     "login_failed": "Tentativa de acesso sem sucesso",
     "ws_login_failed": "Tentativa de acesso sem sucesso pelo web service",
+    "ws_login_refused_locked": (
+        "Tentativa de acesso sem sucesso pelo web service com acesso bloqueado"
+    ),
+    "backoffice_login_failed": "Tentativa de acesso sem sucesso pela API da operadora",
+    "backoffice_login_refused_locked": "Tentativa pela API da operadora com acesso bloqueado",
     "login_refused_locked": "Tentativa com acesso bloqueado",
     "account_locked": "Acesso bloqueado por tentativas sem sucesso",
     "logout": "Saída",
@@ -27,6 +32,19 @@ LABELS = {
     "account_deactivated": "Conta desativada pela operadora",
     "account_reactivated": "Conta reativada pela operadora",
 }
+
+
+LOGIN_OK = "login_ok"
+# Every refused attempt to log in to an account, through any door: the portal, the web service
+# (ws_login), the back office (backoffice.staff); those made while it was locked included.
+FAILED_ATTEMPTS = (
+    "login_failed",
+    "login_refused_locked",
+    "ws_login_failed",
+    "ws_login_refused_locked",
+    "backoffice_login_failed",
+    "backoffice_login_refused_locked",
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,38 @@ def record(
             detail=(detail or None) and detail[:300],
         )
     )
+
+
+@dataclass(frozen=True)
+class SinceLastLogin:
+    """What the portal shows after a login (item 42)."""
+
+    at: datetime | None  # the previous portal login; None when none is logged (first, or pruned)
+    failures: int  # failed attempts on the account since then
+
+
+def since_last_login(session: Session, account_id: int) -> SinceLastLogin:
+    """Read from the access log, not from the account's counter of failures in a row: a success
+    through another door (a web-service message, a back-office call) resets that counter, and an
+    attempt on a locked account does not move it. Called before this login is logged."""
+    last = session.execute(
+        select(AccessLogEntry.id, AccessLogEntry.occurred_at)
+        .where(AccessLogEntry.account_id == account_id, AccessLogEntry.event == LOGIN_OK)
+        .order_by(AccessLogEntry.id.desc())
+        .limit(1)
+    ).first()
+    failures = (
+        select(func.count())
+        .select_from(AccessLogEntry)
+        .where(
+            AccessLogEntry.account_id == account_id,
+            AccessLogEntry.event.in_(FAILED_ATTEMPTS),
+        )
+    )
+    if last is not None:
+        # By id, the order entries were written in, whatever clock wrote their times.
+        failures = failures.where(AccessLogEntry.id > last.id)
+    return SinceLastLogin(last.occurred_at if last else None, session.scalar(failures) or 0)
 
 
 def recent(db: Database, account_id: int, limit: int = 20) -> list[AccessView]:

@@ -30,7 +30,7 @@ class LoggedIn:
     user: CurrentUser
     token: str
     previous_login_at: datetime | None  # shown after login (item 42)
-    failed_attempts: int  # failures since the previous successful login (item 42)
+    failed_attempts: int  # failed attempts, any door, since the previous portal login (item 42)
 
 
 def canonical_login(login: str | None) -> str:
@@ -115,13 +115,15 @@ def _tell_owner(mailer: Mailer, account: Account) -> None:
 def _succeed(
     session: Session, account: Account, now: datetime, origin: Origin, new_hash: str | None
 ) -> LoggedIn:
-    previous, failures = account.last_login_at, account.failed_attempts or 0
+    since = access_log.since_last_login(session, account.id)
+    # An account whose last portal login is no longer logged (90 days) still has its time.
+    previous = since.at or account.last_login_at
     session.execute(
         update(Account).where(Account.id == account.id).values(**policy.after_login(now, new_hash))
     )
     token = open_session(session, account.id, now, origin)
-    access_log.record(session, "login_ok", now, origin, account_id=account.id)
-    return LoggedIn(current_user(account, now), token, previous, failures)
+    access_log.record(session, access_log.LOGIN_OK, now, origin, account_id=account.id)
+    return LoggedIn(current_user(account, now), token, previous, since.failures)
 
 
 def count_failure(

@@ -56,7 +56,7 @@ class MessageRecord:
     remote_addr: str | None
     fault: str | None
     detail: str | None
-    request_sha256: str
+    request_sha256: str | None  # None: refused unread, above the size limit
     request_charset: str | None
     raw_request: bytes
     response_charset: str | None

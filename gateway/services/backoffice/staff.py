@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from gateway.services.accounts import policy
+from gateway.services.accounts import access_log, policy
+from gateway.services.accounts.access_log import Origin
 from gateway.services.accounts.authentication import canonical_login
 from gateway.services.backoffice.errors import BackOfficeError, ErrorKind
 from gateway.services.passwords import (
@@ -31,6 +32,10 @@ LOCK_TIME = timedelta(minutes=5)
 LAST_LOGIN_RESOLUTION = timedelta(minutes=1)
 # Item 51: one generic message whatever went wrong (unknown login, password, lock, inactive).
 BAD_LOGIN = "login ou senha inválidos"
+# Access-log events of back-office logins (item 66), beside the portal's and the web service's.
+FAILED = "backoffice_login_failed"
+REFUSED_LOCKED = "backoffice_login_refused_locked"
+USER_AGENT = "back office"
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,15 @@ def add_staff(db: Database, login: str, password: str) -> StaffPrincipal:
 
 
 def authenticate_staff(
-    db: Database, login: str | None, password: str | None, now: datetime | None = None
+    db: Database,
+    login: str | None,
+    password: str | None,
+    now: datetime | None = None,
+    remote_addr: str | None = None,
 ) -> StaffPrincipal:
     """The active, unlocked staff account with this login and password, or BackOfficeError.
+    Each failure on an active account goes to its access log with `remote_addr`; a success does
+    not (a script makes many calls), beyond the account's last login.
 
     The row is not locked while argon2 runs (that would serialise a script's parallel calls);
     the failure counter is moved with single UPDATE statements instead.
@@ -101,9 +112,13 @@ def authenticate_staff(
         values = policy.after_login(now, new_hash)
         with db.transaction() as session:
             session.execute(update(Account).where(Account.id == account.id).values(**values))
-    elif not ok and usable:
+    elif not ok:
+        origin = Origin(remote_addr, USER_AGENT)
         with db.transaction() as session:
-            _count_failure(session, account.id, now)
+            if usable:
+                _count_failure(session, account.id, now, origin)
+            else:
+                access_log.record(session, REFUSED_LOCKED, now, origin, account_id=account.id)
     if not ok:
         raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)
     return StaffPrincipal(account.id, account.login)
@@ -121,16 +136,26 @@ def _needs_update(account: Account, now: datetime) -> bool:
     )
 
 
-def _count_failure(session, account_id: int, now: datetime) -> None:
+def _count_failure(session, account_id: int, now: datetime, origin: Origin) -> None:
+    """One more wrong password; every 5th in a row locks the account, as in the portal: the lock
+    does not reset the run, only a success ends it."""
     failures = session.scalar(
         update(Account)
         .where(Account.id == account_id)
         .values(failed_attempts=Account.failed_attempts + 1)
         .returning(Account.failed_attempts)
     )
-    if failures >= MAX_FAILURES:
-        session.execute(
-            update(Account)
-            .where(Account.id == account_id)
-            .values(failed_attempts=0, locked_until=now + LOCK_TIME)
-        )
+    access_log.record(session, FAILED, now, origin, account_id=account_id)
+    if failures % MAX_FAILURES:
+        return
+    session.execute(
+        update(Account).where(Account.id == account_id).values(locked_until=now + LOCK_TIME)
+    )
+    access_log.record(
+        session,
+        "account_locked",
+        now,
+        origin,
+        account_id=account_id,
+        detail=f"{failures} tentativas sem sucesso na API da operadora",
+    )

@@ -71,6 +71,9 @@ class FileDetail:
     has_response: bool
     response_name: str
     occurrences: tuple[str, ...]
+    # False for a file refused unread (above the size limit): only its size was kept.
+    request_kept: bool = True
+    request_size: int = 0
 
 
 def _file_name(message: Message) -> str:
@@ -135,7 +138,15 @@ def file_detail(gw: Gateway, provider_id: int, message_id: int) -> FileDetail | 
             has_response=message.raw_response is not None,
             response_name=f"retorno-{message.id}.xml",
             occurrences=occurrences(message),
+            request_kept=_kept(message),
+            request_size=message.request_size,
         )
+
+
+def _kept(message: Message) -> bool:
+    """Whether the request's bytes were archived: not for one refused unread, whose digest is
+    absent (answers.record_values)."""
+    return message.request_sha256 is not None
 
 
 def _from_request(gw: Gateway, message: Message) -> tuple[str | None, str | None]:
@@ -181,7 +192,7 @@ def raw_file(db: Database, provider_id: int, message_id: int, which: str) -> Raw
         message = _own(session, provider_id, message_id)
         if message is None:
             return None
-        if which == REQUEST:
+        if which == REQUEST and _kept(message):
             raw = message.raw_request
             charset = file_charset(raw, message.request_charset or "UTF-8")
             return RawFile(redact_password(raw, charset), charset, _file_name(message))

@@ -155,12 +155,17 @@ def _origin(ctx) -> str:
     return f"request {env.get(ENV_REQUEST_ID, '-')} from {env.get(ENV_REMOTE) or '-'}"
 
 
-def _authenticate(gw: Gateway, request: BackOfficeRequest) -> StaffPrincipal:
+def _authenticate(
+    gw: Gateway, request: BackOfficeRequest, remote_addr: str | None
+) -> StaffPrincipal:
     if request.credentials_error is not None:
         raise BackOfficeError(request.credentials_error, ErrorKind.AUTHENTICATION)
     if request.credentials is None:
         raise BackOfficeError(MISSING, ErrorKind.AUTHENTICATION)
-    return authenticate_staff(gw.db, request.credentials.login, request.credentials.password)
+    credentials = request.credentials
+    return authenticate_staff(
+        gw.db, credentials.login, credentials.password, remote_addr=remote_addr
+    )
 
 
 def _run(ctx, name: str) -> etree._Element:
@@ -168,7 +173,7 @@ def _run(ctx, name: str) -> etree._Element:
     request: BackOfficeRequest = ctx.udc
     login = request.credentials.login if request.credentials else None
     try:
-        staff = _authenticate(gw, request)
+        staff = _authenticate(gw, request, ctx.transport.req_env.get(ENV_REMOTE))
         check_request(request.payload)
         answer = OPERATIONS[name](gw, staff, Reader(request.payload))
     except BackOfficeError as exc:
