@@ -683,7 +683,12 @@ def test_a_file_below_the_size_limit_is_accepted_and_one_above_is_refused(typist
     page = html.unescape(ps.text(over))
     assert "O arquivo é maior que o permitido." in page or "grande demais" in page
     assert lots(gw) == 1
-    assert "acima.xml" not in ps.text(typist.get(f"{AREA}/arquivos"))
+    # Archived as the refusal it was (the web service archives the same bytes so), and listed
+    # in "Consultar Arquivos" beside the accepted one.
+    listing = ps.text(typist.get(f"{AREA}/arquivos"))
+    assert "acima.xml" in listing and "abaixo.xml" in listing
+    row = listing[listing.index("acima.xml") :]
+    assert row[: row.index("</tr>")].count("Recusado") == 1
 
 
 def test_a_file_exactly_at_the_size_limit_is_accepted(typist, gw):
