@@ -74,6 +74,9 @@ class Settings:
     max_message_bytes: int = 20 * 1024 * 1024
     max_xml_depth: int = 64
     accept_utf8_hash: bool = True
+    # A guide number the provider already billed in a protocol not cancelled: refuse the lot
+    # with 1308 at reception (README, "Checks and their answers"), or leave it to the analysis.
+    refuse_presented_guides: bool = True
     public_url: str | None = None  # base URL written into WSDLs; else taken from the request
     trust_proxy: bool = False
     # Behind deploy/'s nginx, which verifies an optional client certificate and always sets
@@ -130,6 +133,7 @@ class Settings:
             max_message_bytes=_int("TISS_MAX_MESSAGE_BYTES", 20 * 1024 * 1024, minimum=1024),
             max_xml_depth=_int("TISS_MAX_XML_DEPTH", 64, minimum=8),
             accept_utf8_hash=_bool("TISS_ACCEPT_UTF8_HASH", True),
+            refuse_presented_guides=_bool("TISS_REFUSE_PRESENTED_GUIDES", True),
             public_url=(os.environ.get("TISS_PUBLIC_URL") or "").rstrip("/") or None,
             trust_proxy=_bool("TISS_TRUST_PROXY", False),
             client_cert_headers=_bool("TISS_CLIENT_CERT_HEADERS", False),

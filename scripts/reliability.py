@@ -72,7 +72,7 @@ def lot_message(cnpj: str, code: str, password: str, numero: str) -> bytes:
         registro_ans=REGISTRO_ANS,
         origem=Party("CNPJ", cnpj),
         numero_lote=numero,
-        guides=guides(3, prefix=numero[-6:]),
+        guides=guides(3, prefix=f"{numero}-"),  # a guide is billed once (1308)
         login=cnpj,
         senha_md5=hashlib.md5(password.encode()).hexdigest(),
         codigo_prestador=code,

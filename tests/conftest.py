@@ -98,7 +98,15 @@ def _wipe(db: Database) -> None:
 
 
 def make_settings(database_url: str, tmp_path: Path, **overrides) -> Settings:
-    values = dict(database_url=database_url, registro_ans=None, var_dir=tmp_path)
+    # Most tests send several lots built from the same sample guides (G000001...), which the
+    # production default would refuse as billed again (1308). The files that test that rule
+    # (test_lot_semantics_extremes, test_concurrency_postgres) turn it on.
+    values = dict(
+        database_url=database_url,
+        registro_ans=None,
+        var_dir=tmp_path,
+        refuse_presented_guides=False,
+    )
     values.update(overrides)
     return Settings(**values)
 

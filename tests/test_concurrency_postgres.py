@@ -8,7 +8,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from gateway.tiss.samples import lote_guias_ws
+from gateway.tiss.samples import guides, lote_guias_ws
 from storage import models
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
 from tests.tissclient import SoapAnswer, envelope, read_answer, sample_lot
@@ -23,6 +23,12 @@ def _postgresql_only(database_url):
             "concurrency is checked on PostgreSQL, the production database (CI runs the "
             "postgresql param); SQLite serialises writers with a file lock"
         )
+
+
+@pytest.fixture
+def settings_overrides():
+    # The production default: a guide billed again is refused (conftest turns it off).
+    return {"refuse_presented_guides": True}
 
 
 def post_all(server_url: str, bodies: list[bytes]) -> list[SoapAnswer]:
@@ -61,7 +67,16 @@ def stored_numbers(gw) -> set[str]:
 
 def test_twenty_distinct_lots_at_once_get_twenty_distinct_protocols(gw, server_url):
     bodies = [
-        envelope(lote_guias_ws(sample_lot(provider, f"C{n:03d}", 2, registro_ans=REGISTRO_ANS)))
+        envelope(
+            lote_guias_ws(
+                sample_lot(
+                    provider,
+                    f"C{n:03d}",
+                    registro_ans=REGISTRO_ANS,
+                    guides=guides(2, prefix=f"C{n:03d}-"),  # a guide is billed once
+                )
+            )
+        )
         for n in range(10)
         for provider in (PROVIDER_A, PROVIDER_B)
     ]
@@ -94,3 +109,25 @@ def test_the_same_lot_sent_eight_times_at_once_is_one_lot_and_one_protocol(gw, s
     # Every request is archived: one accepted, the others answered as resends.
     assert count(gw, models.Message, models.Message.outcome == "accepted") == 1
     assert count(gw, models.Message, models.Message.outcome == "duplicate") == THREADS - 1
+
+
+def test_lots_carrying_the_same_guide_at_once_bill_it_once(gw, server_url):
+    """Eight lots, eight lot numbers, each with a guide of its own and the same guide SHARED1:
+    one is protocolled, the seven others are refused with 1308 naming it (without the
+    per-provider lock, each would find the guide new and bill it again)."""
+    bodies = []
+    for n in range(THREADS):
+        lot = sample_lot(
+            PROVIDER_A,
+            f"S{n:03d}",
+            registro_ans=REGISTRO_ANS,
+            guides=[*guides(1, prefix=f"S{n:03d}-"), *guides(1, prefix="SHARED")],
+        )
+        bodies.append(envelope(lote_guias_ws(lot)))
+    answers = post_all(server_url, bodies)
+
+    assert [a.is_fault for a in answers] == [False] * THREADS, [a.faultstring for a in answers]
+    assert sorted(a.code or "-" for a in answers) == ["-"] + ["1308"] * (THREADS - 1)
+    assert all("SHARED000001" in a.text(".//ans:descricaoGlosa") for a in answers if a.code)
+    assert count(gw, models.Lot) == 1
+    assert count(gw, models.Guide, models.Guide.numero_guia_prestador == "SHARED000001") == 1

@@ -28,7 +28,7 @@ from gateway.services.admin import add_provider, set_operator
 from gateway.services.client_certificates import add_certificate
 from gateway.tiss.client_certificates import read_certificate
 from gateway.tiss.namespaces import version_slug
-from gateway.tiss.samples import lote_guias_ws
+from gateway.tiss.samples import guides, lote_guias_ws
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.conftest import PROVIDER_A, REGISTRO_ANS
@@ -230,7 +230,10 @@ def _stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
 
 
 def _post_lot(base: str, tls: TlsFiles, numero: str, *, password: bool, **kwargs):
-    lot = sample_lot(PROVIDER_A, numero, 1, registro_ans=REGISTRO_ANS)
+    # Guides numbered after the lot: a guide is billed once (1308).
+    lot = sample_lot(
+        PROVIDER_A, numero, registro_ans=REGISTRO_ANS, guides=guides(1, prefix=f"{numero}-")
+    )
     if not password:
         lot.login = lot.senha_md5 = None  # no loginSenhaPrestador at all (minOccurs="0")
     headers = {"Content-Type": "text/xml; charset=ISO-8859-1", "SOAPAction": '""'}
@@ -311,7 +314,9 @@ def test_gateway_behind_nginx_answers_a_lot_over_tls(tmp_path, gateway_db):
         _wait_http(f"http://127.0.0.1:{gw_port}/readyz", gunicorn, gw_log)
         _wait_http(f"{base}/healthz", proxy, tmp_path / "error.log", verify=str(tls.ca))
 
-        lot = sample_lot(PROVIDER_A, "TLS0001", 2, registro_ans=REGISTRO_ANS)
+        lot = sample_lot(
+            PROVIDER_A, "TLS0001", registro_ans=REGISTRO_ANS, guides=guides(2, prefix="TLS0001-")
+        )
         response = requests.post(
             f"{base}/tiss/{version_slug('4.03.00')}/tissLoteGuias",
             data=envelope(lote_guias_ws(lot)),

@@ -31,7 +31,7 @@ Decisions taken where the standard leaves room (a serious operator's reading):
 """
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -105,7 +105,8 @@ def registry(registry):
 
 @pytest.fixture
 def settings_overrides():
-    return {"accepted_versions": tuple(VERSIONS)}
+    # The production default: a guide billed again is refused (conftest turns it off).
+    return {"accepted_versions": tuple(VERSIONS), "refuse_presented_guides": True}
 
 
 # --- building lots --------------------------------------------------------------------------------
@@ -544,13 +545,6 @@ def test_the_same_guide_number_twice_in_one_lot_is_1308(client, gw, guide_type):
     assert count(gw, models.Lot) == 0 and count(gw, models.Guide) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NOT DONE: a guide already presented in an earlier, still open lot of the same provider "
-    "is accepted again under a new protocol (billed twice); it should be refused in the body with "
-    "1308 GUIA JÁ APRESENTADA naming the guide, the first lot untouched (the check exists only "
-    "within one lot so far)",
-)
 @pytest.mark.parametrize("guide_type", [CONSULTA, INTERNACAO, ODONTO])
 def test_a_guide_presented_in_an_earlier_lot_is_1308(client, gw, guide_type):
     first = accepted(send(client, lot_ws(guide_type, [G("G-1"), G("G-2")], "L1")))
@@ -561,6 +555,14 @@ def test_a_guide_presented_in_an_earlier_lot_is_1308(client, gw, guide_type):
     assert count(gw, models.Lot) == 1 and count(gw, models.Protocol) == 1
     assert stored(gw, first).guides == before.guides
     assert last_message(gw).outcome == "rejected" and last_message(gw).codes == "1308"
+
+
+def test_an_operator_that_takes_re_presentations_receives_the_guide_again(client, gw, monkeypatch):
+    """TISS_REFUSE_PRESENTED_GUIDES=false: the guide is left to the analysis."""
+    monkeypatch.setattr(gw, "settings", replace(gw.settings, refuse_presented_guides=False))
+    first = accepted(send(client, lot_ws(SADT, [G("R-1")], "R1")))
+    again = accepted(send(client, lot_ws(SADT, [G("R-1", valor=Decimal("99.00"))], "R2")))
+    assert first != again and count(gw, models.Lot) == 2
 
 
 def test_the_same_guide_number_from_another_provider_is_another_guide(client, gw):

@@ -119,6 +119,13 @@ def history(gw, numero: str) -> list[int]:
 # --- settings from the environment ---------------------------------------------------------------
 
 
+def test_guides_billed_again_are_refused_unless_the_operator_says_otherwise(monkeypatch):
+    monkeypatch.delenv("TISS_REFUSE_PRESENTED_GUIDES", raising=False)
+    assert Settings.from_env().refuse_presented_guides is True
+    monkeypatch.setenv("TISS_REFUSE_PRESENTED_GUIDES", "não")
+    assert Settings.from_env().refuse_presented_guides is False
+
+
 @pytest.mark.parametrize("word", ["0", "false", "No", "OFF", "nao", "NÃO"])
 def test_a_boolean_setting_reads_the_english_and_portuguese_words_for_false(monkeypatch, word):
     monkeypatch.setenv("TISS_ACCEPT_UTF8_HASH", word)

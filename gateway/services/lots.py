@@ -6,11 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from lxml import etree
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from gateway import metrics
 from gateway.services.answers import ACCEPTED, DUPLICATE, REJECTED, Answer
+from gateway.services.backoffice import transitions
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, Rejected, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
@@ -137,6 +138,9 @@ _LOT_BY_NUMBER = select(_LOTS.c.id, _LOTS.c.content_digest).where(
     _LOTS.c.numero_lote == bindparam("numero_lote"),
 )
 
+# Taken by each new lot, released at the transaction's end. The first key says what it is for.
+_PROVIDER_LOTS_LOCK = select(func.pg_advisory_xact_lock(0x7155, bindparam("provider")))
+
 
 @dataclass(frozen=True)
 class StoredProtocol:
@@ -150,11 +154,16 @@ class StoredProtocol:
 
 
 def _receive(ex: Exchange, lot: tiss_lote.Lot) -> Answer:
-    found = (
-        core(ex.session)
-        .execute(_LOT_BY_NUMBER, {"provider": ex.provider.id, "numero_lote": lot.numero_lote})
-        .first()
-    )
+    connection = core(ex.session)
+    if connection.dialect.name == "postgresql":
+        # Lots of one provider are received one at a time, from here to the commit (SQLite
+        # writes one transaction at a time anyway): two lots carrying the same guide, arriving
+        # together, would otherwise both find it new; and a resend waits for its first copy,
+        # then finds it, rather than reading the guides of a lot it does not yet see.
+        connection.execute(_PROVIDER_LOTS_LOCK, {"provider": ex.provider.id})
+    found = connection.execute(
+        _LOT_BY_NUMBER, {"provider": ex.provider.id, "numero_lote": lot.numero_lote}
+    ).first()
     if found is not None:
         if found.content_digest != lot.content_digest:
             return _lot_error(
@@ -174,6 +183,10 @@ def _receive(ex: Exchange, lot: tiss_lote.Lot) -> Answer:
             existing.total_value,
         )
         return _receipt(ex, stored, DUPLICATE, receipt_guides(existing))
+    if ex.gw.settings.refuse_presented_guides:
+        presented = _already_presented(connection, ex.provider.id, lot)
+        if presented is not None:
+            return _lot_error(ex, codes.GUIDE_ALREADY_PRESENTED, presented)
     stored = _store_lot(ex.session, ex.provider, lot, ex.facts.version, ex.received_at)
     # The receipt lists the guides just read: they are what was stored, no need to load them.
     return _receipt(ex, stored, ACCEPTED, lot.guides)
@@ -200,6 +213,33 @@ def _date_problem(
 
 
 _PROTOCOLS = models.Protocol.__table__
+_GUIDES = models.Guide.__table__
+# A guide number the provider billed in a lot whose protocol is not cancelled.
+_PRESENTED = (
+    select(_GUIDES.c.numero_guia_prestador, _PROTOCOLS.c.numero)
+    .join(_PROTOCOLS, _PROTOCOLS.c.lot_id == _GUIDES.c.lot_id)
+    .where(
+        _GUIDES.c.provider_id == bindparam("provider"),
+        _GUIDES.c.numero_guia_prestador.in_(bindparam("numeros", expanding=True)),
+        _PROTOCOLS.c.status != transitions.CANCELADO,
+    )
+    .limit(1)
+)
+
+
+def _already_presented(connection: Connection, provider_id: int, lot: tiss_lote.Lot) -> str | None:
+    """Why the lot bills a guide again (1308), or None: a guide number is billed once, unless its
+    protocol was cancelled."""
+    numeros = [g.numero_guia_prestador for g in lot.guides]
+    found = connection.execute(_PRESENTED, {"provider": provider_id, "numeros": numeros}).first()
+    if found is None:
+        return None
+    return (
+        f"a guia {found.numero_guia_prestador} já foi apresentada no protocolo {found.numero}; "
+        "para cobrá-la de novo, peça o cancelamento desse protocolo"
+    )
+
+
 _HISTORY = models.ProtocolStatusChange.__table__
 # Built once: every lot runs them.
 _INSERT_LOT = insert(_LOTS).returning(_LOTS.c.id)
@@ -258,7 +298,6 @@ def _store_lot(
     return StoredProtocol(protocol_id, numero, lot.numero_lote, received_at, lot.total)
 
 
-_GUIDES = models.Guide.__table__
 _ITEMS = models.GuideItem.__table__
 _GUIDE_IDS = select(_GUIDES.c.position, _GUIDES.c.id).where(_GUIDES.c.lot_id == bindparam("lot"))
 
