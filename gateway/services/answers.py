@@ -63,9 +63,15 @@ def fault_string(code: str | None, description: str | None) -> str:
     return f"{code} - {description}" if code else str(description)
 
 
-def fault_document(fault: FaultKind, code: str | None, description: str, charset: str) -> bytes:
+def fault_document(
+    fault: FaultKind,
+    code: str | None,
+    description: str,
+    charset: str,
+    faultcode: str | None = None,
+) -> bytes:
     """The SOAP fault answering a message, as bytes: archived and sent as they are."""
-    return serialize(tiss_soap_fault(fault, fault_string(code, description)), charset)
+    return serialize(tiss_soap_fault(fault, fault_string(code, description), faultcode), charset)
 
 
 def answer_version(gw: Gateway, inbound: Inbound, facts: Facts) -> str:
@@ -245,6 +251,7 @@ def record_rejection(
         rejection.code,
         rejection.description,
         archived,
+        faultcode=rejection.faultcode,
     )
 
 
@@ -274,14 +281,25 @@ def record_failure(
 
 
 def _record_fault(
-    gw, spec, inbound, facts, received_at, outcome, fault, code, description, archived=None
+    gw,
+    spec,
+    inbound,
+    facts,
+    received_at,
+    outcome,
+    fault,
+    code,
+    description,
+    archived=None,
+    faultcode=None,
 ):
     """Archive the message with its fault answer. `archived` is the id of a record a message
     without a transaction (ServiceSpec.reads_only) had already written when it failed: that
-    record is rewritten, so that the message still has exactly one."""
+    record is rewritten, so that the message still has exactly one. `faultcode`: SOAP's, when
+    not the default of the fault's category (gateway.tiss.soap.tiss_soap_fault)."""
     charset = inbound.answer_charset
     version = answer_version(gw, inbound, facts)
-    document = fault_document(fault, code, description, charset)
+    document = fault_document(fault, code, description, charset, faultcode)
     message_id = None
     try:
         with gw.db.transaction() as session:

@@ -96,15 +96,22 @@ class Principal:
 
 
 class Rejected(Exception):
-    """A check failed. Answered with a tissFault carrying `code` in the fault string."""
+    """A check failed. Answered with a tissFault carrying `code` in the fault string;
+    `faultcode` is SOAP's for an envelope-level refusal (gateway.tiss.soap), else the default."""
 
     def __init__(
-        self, fault: FaultKind, code: str, description: str | None = None, detail: str | None = None
+        self,
+        fault: FaultKind,
+        code: str,
+        description: str | None = None,
+        detail: str | None = None,
+        faultcode: str | None = None,
     ) -> None:
         self.fault = fault
         self.code = code
         self.description = description or codes.describe(code)
         self.detail = detail
+        self.faultcode = faultcode
         super().__init__(f"{code} {self.description}")
 
 

@@ -4,7 +4,10 @@
   limits) instead of spyne's own.
 - The Body's root element reaches the use case untouched, and the answer element the use case
   built goes into the Body untouched (its hash was computed over exactly those texts).
-- The answer is written in the charset the request declared.
+- The answer is written in the charset the request declared (its XML declaration, or the
+  HTTP charset for a document that names none).
+- An MTOM (multipart) request, a SOAP 1.2 envelope and a header block marked mustUnderstand are
+  refused before any use case runs, archived like every other refusal.
 - A fault goes out as the bytes the use case built and archived (gateway.tiss.soap), not as
   spyne would write it, so that the archive holds exactly what the client received.
 """
@@ -23,7 +26,7 @@ from gateway.services.answers import Answer, record_failure
 from gateway.services.envelope import reject_unreadable
 from gateway.services.inbound import Facts, Inbound, ServiceSpec
 from gateway.tiss.namespaces import SOAP11_ENV
-from gateway.tiss.soap import SERVER, soap_envelope, soap_fault
+from gateway.tiss.soap import SERVER, envelope_refusal, soap_envelope, soap_fault
 from gateway.tiss.xmlsafe import UnsafeXml, parse_untrusted
 
 ENV_GATEWAY = "tiss.gateway"
@@ -98,8 +101,9 @@ class TissSoap11(PayloadSoap11):
         return super().serialize(ctx, message)
 
     def create_in_document(self, ctx, charset=None):
+        # `charset`: the Content-Type's, which spyne read (WsgiApplication); None without one.
         try:
-            self._read_envelope(ctx)
+            self._read_envelope(ctx, charset)
         except TissFault as fault:
             # Answered before any use case ran (the pipeline counts the others).
             metrics.observe_answer(self.spec.name, "soap", fault.answer)
@@ -113,7 +117,7 @@ class TissSoap11(PayloadSoap11):
             metrics.observe_answer(self.spec.name, "soap", answer)
             raise fault_for(answer) from None
 
-    def _read_envelope(self, ctx) -> None:
+    def _read_envelope(self, ctx, http_charset: str | None) -> None:
         gw = ctx.transport.req_env[ENV_GATEWAY]
         inbound = _inbound(ctx.transport.req_env)
         try:
@@ -125,11 +129,17 @@ class TissSoap11(PayloadSoap11):
             raise self._reject(gw, inbound, f"mensagem acima do limite de {limit} bytes") from None
         inbound = replace(inbound, raw=raw)
         ctx.udc = SoapRequest(inbound=inbound, payload=None)  # what a failure from here archives
+        if _is_multipart(ctx.transport.req_env):
+            raise self._reject(gw, inbound, MULTIPART_REFUSED)
         try:
-            parsed = parse_untrusted(raw, gw.settings.xml_limits)
+            parsed = parse_untrusted(raw, gw.settings.xml_limits, http_charset)
         except UnsafeXml as exc:
             raise self._reject(gw, inbound, exc.reason) from None
+        # The charset the document was read in, which the answer is written in too.
         inbound = replace(inbound, declared_charset=parsed.declared_encoding)
+        refusal = envelope_refusal(parsed.root)
+        if refusal is not None:
+            raise self._reject(gw, inbound, refusal.reason, refusal.faultcode)
         payload = body_payload(parsed.root)
         if isinstance(payload, str):
             raise self._reject(gw, inbound, payload)
@@ -156,8 +166,8 @@ class TissSoap11(PayloadSoap11):
         ctx.transport.resp_headers["Content-Type"] = f"text/xml; charset={charset}"
         ctx.out_string = [etree.tostring(ctx.out_document, encoding=charset, xml_declaration=True)]
 
-    def _reject(self, gw, inbound: Inbound, reason: str) -> TissFault:
-        answer = reject_unreadable(gw, self.spec, inbound, reason)
+    def _reject(self, gw, inbound: Inbound, reason: str, faultcode: str | None = None) -> TissFault:
+        answer = reject_unreadable(gw, self.spec, inbound, reason, faultcode=faultcode)
         return fault_for(answer)
 
 
@@ -171,6 +181,19 @@ def _inbound(env) -> Inbound:
         endpoint_version=env.get(ENV_VERSION),
         client_certificate=env.get(ENV_CLIENT_CERT),
     )
+
+
+MULTIPART_REFUSED = (
+    "MTOM/multipart não é aceito; envie o envelope SOAP como text/xml, sem anexos (os "
+    "documentos vão em base64 dentro da mensagem TISS)"
+)
+
+
+def _is_multipart(env) -> bool:
+    """An MTOM or SwA request (multipart/related): the envelope is one MIME part among others,
+    which the gateway does not read (the TISS WSDLs declare no attachment)."""
+    media_type = (env.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
+    return media_type.startswith("multipart/")
 
 
 def _declared_size(env) -> int:

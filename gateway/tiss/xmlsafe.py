@@ -5,7 +5,9 @@ on size and nesting depth. Anything that trips one of these is refused with `Uns
 parsed "as well as possible".
 """
 
+import codecs
 import functools
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -31,7 +33,9 @@ class XmlLimits:
 @dataclass(frozen=True)
 class ParsedXml:
     root: etree._Element
-    declared_encoding: str  # what the XML declaration said, upper case; UTF-8 when absent
+    # The encoding the document was read in, upper case: its XML declaration's, else the
+    # transport's charset (parse_untrusted), else UTF-8.
+    declared_encoding: str
 
 
 class _RefuseExternal(etree.Resolver):
@@ -41,9 +45,10 @@ class _RefuseExternal(etree.Resolver):
         raise UnsafeXml("recursos externos não são permitidos")
 
 
-def _parser() -> etree.XMLParser:
+def _parser(encoding: str | None = None) -> etree.XMLParser:
     # A fresh parser per call: lxml parsers are not thread-safe to share across threads.
     parser = etree.XMLParser(
+        encoding=encoding,
         resolve_entities=False,
         load_dtd=False,
         dtd_validation=False,
@@ -64,14 +69,19 @@ def hardened_parser() -> etree.XMLParser:
     return _parser()
 
 
-def parse_untrusted(data: bytes, limits: XmlLimits = XmlLimits()) -> ParsedXml:
-    """Parse bytes received from outside. Raises UnsafeXml on anything unsafe or malformed."""
+def parse_untrusted(
+    data: bytes, limits: XmlLimits = XmlLimits(), transport_charset: str | None = None
+) -> ParsedXml:
+    """Parse bytes received from outside. Raises UnsafeXml on anything unsafe or malformed.
+    `transport_charset` is the charset the bytes came labelled with (HTTP's Content-Type): it
+    decides only when the document names no encoding itself (see _external_encoding)."""
     if len(data) > limits.max_bytes:
         raise UnsafeXml(f"mensagem com {len(data)} bytes, acima do limite de {limits.max_bytes}")
     if not data.strip():
         raise UnsafeXml("mensagem vazia")
+    external = _external_encoding(data, transport_charset)
     try:
-        tree = etree.ElementTree(etree.fromstring(data, _parser()))
+        tree = etree.ElementTree(etree.fromstring(data, _parser(external)))
     except etree.XMLSyntaxError as exc:
         raise UnsafeXml(f"XML malformado: {_syntax_error(exc)}") from None
     except (ValueError, LookupError) as exc:  # unknown or lying encoding declarations
@@ -84,7 +94,37 @@ def parse_untrusted(data: bytes, limits: XmlLimits = XmlLimits()) -> ParsedXml:
         raise UnsafeXml("entidades XML não são permitidas em mensagens TISS")
     if _deeper_than(root, limits.max_depth):
         raise UnsafeXml(f"aninhamento de elementos acima de {limits.max_depth} níveis")
-    return ParsedXml(root=root, declared_encoding=(docinfo.encoding or "UTF-8").upper())
+    encoding = external or docinfo.encoding or "UTF-8"
+    return ParsedXml(root=root, declared_encoding=encoding.upper())
+
+
+_BOMS = (
+    codecs.BOM_UTF8,
+    codecs.BOM_UTF32_BE,
+    codecs.BOM_UTF32_LE,
+    codecs.BOM_UTF16_BE,
+    codecs.BOM_UTF16_LE,
+)
+# XML 1.0, 2.8 and 4.3.3: `<?xml version="..." encoding="...` at the very start.
+_ENCODING_DECLARATION = re.compile(rb"<\?xml\s+version\s*=\s*([\"'])[^\"']*\1\s+encoding\s*=")
+
+
+def _external_encoding(data: bytes, charset: str | None) -> str | None:
+    """The transport's charset when it is the one that applies (XML 1.0 appendix F, RFC 7303
+    8.1): the document has no byte-order mark, no encoding declaration and is not in a 16 or
+    32-bit encoding (a zero byte among its first two, which libxml2 detects itself); and the
+    charset is one the parser knows (an unknown label is no information, XML's UTF-8 applies).
+    A document that names its encoding keeps it whatever the label says: clients' HTTP
+    libraries often write a default label that the document contradicts."""
+    if not charset or data.startswith(_BOMS) or b"\0" in data[:2]:
+        return None
+    if _ENCODING_DECLARATION.match(data):
+        return None
+    try:
+        etree.XMLParser(encoding=charset)
+    except LookupError:
+        return None
+    return charset
 
 
 # libxml2's commonest complaints, in the providers' language (its own text is English).

@@ -151,9 +151,11 @@ def _kept(message: Message) -> bool:
 
 def _from_request(gw: Gateway, message: Message) -> tuple[str | None, str | None]:
     """numeroLote and destino/registroANS as the message wrote them (for messages that never
-    became a lot), read with the same hardened parser as everything received."""
+    became a lot), read with the same hardened parser as everything received, in the charset it
+    was read in when it arrived (the HTTP charset of a document that names none)."""
     try:
-        root = parse_untrusted(message.raw_request, gw.settings.xml_limits).root
+        raw, limits = message.raw_request, gw.settings.xml_limits
+        root = parse_untrusted(raw, limits, message.request_charset).root
     except UnsafeXml:
         return None, None
     lote = next(root.iter(q("numeroLote")), None)
