@@ -6,7 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from lxml import etree
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, String, bindparam, func, insert, select, true
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from gateway import metrics
@@ -225,13 +226,37 @@ _PRESENTED = (
     )
     .limit(1)
 )
+# The same on PostgreSQL, one index lookup per number. psycopg prepares a statement run often,
+# and PostgreSQL may keep a generic plan made while the tables were nearly empty: for the form
+# above it read every guide of the provider and filtered them by number (8.6 ms at 30 000
+# guides, growing; the benchmark's lots/s halved). The lateral form keeps both columns of
+# ix_guides_provider_numero in the index condition in any plan (0.08 ms).
+_NUMBERS = func.unnest(bindparam("numeros", type_=postgresql.ARRAY(String)))
+_NUMBERS = _NUMBERS.table_valued("numero").render_derived(name="asked")
+_BILLED = (
+    select(_PROTOCOLS.c.numero)
+    .select_from(_GUIDES.join(_PROTOCOLS, _PROTOCOLS.c.lot_id == _GUIDES.c.lot_id))
+    .where(
+        _GUIDES.c.provider_id == bindparam("provider"),
+        _GUIDES.c.numero_guia_prestador == _NUMBERS.c.numero,
+        _PROTOCOLS.c.status != transitions.CANCELADO,
+    )
+    .limit(1)
+    .lateral("billed")
+)
+_PRESENTED_POSTGRESQL = (
+    select(_NUMBERS.c.numero.label("numero_guia_prestador"), _BILLED.c.numero)
+    .select_from(_NUMBERS.join(_BILLED, true()))
+    .limit(1)
+)
 
 
 def _already_presented(connection: Connection, provider_id: int, lot: tiss_lote.Lot) -> str | None:
     """Why the lot bills a guide again (1308), or None: a guide number is billed once, unless its
     protocol was cancelled."""
     numeros = [g.numero_guia_prestador for g in lot.guides]
-    found = connection.execute(_PRESENTED, {"provider": provider_id, "numeros": numeros}).first()
+    query = _PRESENTED_POSTGRESQL if connection.dialect.name == "postgresql" else _PRESENTED
+    found = connection.execute(query, {"provider": provider_id, "numeros": numeros}).first()
     if found is None:
         return None
     return (
