@@ -16,11 +16,12 @@ import os
 
 from gateway import logs, multiproc
 
-bind = os.environ.get("TISS_BIND", "127.0.0.1:8000")
+# Set but empty (compose's ${TISS_BIND:-}) is unset: gunicorn would listen nowhere.
+bind = os.environ.get("TISS_BIND") or "127.0.0.1:8000"
 # Sync workers: a lot is CPU work (parse, XSD, hash) plus a short transaction; 2 per core keeps
 # the cores busy while some workers wait on PostgreSQL. nginx buffers request bodies, so a slow
 # client never holds a worker.
-workers = int(os.environ.get("TISS_WORKERS", multiprocessing.cpu_count() * 2))
+workers = int(os.environ.get("TISS_WORKERS") or multiprocessing.cpu_count() * 2)
 worker_class = "sync"
 preload_app = False
 timeout = 60  # a 100-guide lot takes well under a second; 60 s only catches a stuck worker

@@ -22,7 +22,8 @@ class ConfigError(ValueError):
 
 
 def _default_var_dir() -> Path:
-    return Path(os.environ.get("TISS_VAR_DIR", PROJECT_ROOT / "var"))
+    # Set but empty (compose's ${TISS_VAR_DIR:-}) is unset, as for every other variable.
+    return Path(os.environ.get("TISS_VAR_DIR") or PROJECT_ROOT / "var")
 
 
 def _bool(name: str, default: bool) -> bool:

@@ -5,7 +5,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 
 from gateway.forms import CONTROL_MESSAGE, has_invisible_characters
 from storage.db import Database
@@ -29,9 +29,17 @@ def card_key(numero: str) -> str:
 
 
 def same_card(numero: str) -> ColumnElement[bool]:
-    """The registry row of a card typed with or without separators (a row stored before the
+    """The registry rows of a card typed with or without separators (a row stored before the
     registry dropped them is still found by its exact text)."""
     return Beneficiary.numero_carteira.in_({numero.strip(), card_key(numero)})
+
+
+def card_holder(numero: str) -> Select[tuple[Beneficiary]]:
+    """The registry row of a card, the one stored exactly as typed first: migration 0011 left a
+    card with its separators where its plain number was another row's ("0003-1" beside
+    "00031"), and asking for one must never answer with the other person."""
+    exact = Beneficiary.numero_carteira == numero.strip()
+    return select(Beneficiary).where(same_card(numero)).order_by(exact.desc()).limit(1)
 
 
 class BeneficiaryError(ValueError):

@@ -4,17 +4,15 @@ registry."""
 from datetime import date
 
 from lxml import etree
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.services.answers import Answer
-from gateway.services.beneficiaries import same_card
+from gateway.services.beneficiaries import card_holder
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
 from gateway.tiss.eligibility import CARD_INVALID, Eligibility, decide, resposta_elegibilidade
 from gateway.tiss.requests import eligibility_request
-from storage.models import Beneficiary
 
 VERIFICA_ELEGIBILIDADE = ServiceSpec(
     name="tissVerificaElegibilidade",
@@ -34,7 +32,7 @@ def answer_eligibility(
 
 def check_card(session: Session, today: date, numero_carteira: str) -> Eligibility | None:
     """The eligibility of a card today; None when the operator does not know the card."""
-    row = session.scalar(select(Beneficiary).where(same_card(numero_carteira)))
+    row = session.scalar(card_holder(numero_carteira))
     if row is None:
         return None
     return Eligibility(

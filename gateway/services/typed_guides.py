@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from gateway.services.beneficiaries import same_card
+from gateway.services.beneficiaries import card_holder
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Principal
 from gateway.services.provider_area.paging import PAGE_SIZE, Page, offset
@@ -32,7 +32,7 @@ from gateway.tiss.typed_guides import (
     to_bytes,
 )
 from storage.db import Database
-from storage.models import Beneficiary, Provider
+from storage.models import Provider
 from storage.typed_models import TypedGuide, TypedProtocol
 
 OPEN = "open"
@@ -228,7 +228,8 @@ def save_guide(
             guide = read_consulta(values, schema.domain, gw.local(now).date())
         except GuideInvalid as exc:
             raise InvalidInput(exc.errors) from None
-        nome = session.scalar(select(Beneficiary.name).where(same_card(guide.numero_carteira)))
+        holder = session.scalar(card_holder(guide.numero_carteira))
+        nome = holder.name if holder is not None else None
         target = _target(row, guide, guide_id, now, principal.account_id)
         target.numero_guia_prestador = guide.numero_guia_prestador
         target.numero_carteira = guide.numero_carteira
