@@ -6,7 +6,6 @@ from itertools import count
 
 from lxml import etree
 
-from gateway.soap.protocol import soap_envelope
 from gateway.tiss.header import Party
 from gateway.tiss.samples import (
     SampleLot,
@@ -16,6 +15,7 @@ from gateway.tiss.samples import (
     mensagem_tiss,
     solicitacao_status_ws,
 )
+from gateway.tiss.soap import soap_envelope
 
 REGISTRO_ANS = "123456"
 CNPJ = "11222333000181"

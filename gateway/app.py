@@ -13,7 +13,6 @@ from gateway.config import Settings
 from gateway.logs import bind_request_id, unbind_request_id
 from gateway.services.envelope import reject_unreadable
 from gateway.services.gateway import Gateway
-from gateway.services.inbound import Inbound
 from gateway.soap import request_body
 from gateway.soap.backoffice import app as backoffice
 from gateway.soap.protocol import (
@@ -23,8 +22,9 @@ from gateway.soap.protocol import (
     ENV_REQUEST_ID,
     ENV_VERSION,
     fault_for,
+    router_inbound,
 )
-from gateway.soap.services import SERVICES, build_soap_apps
+from gateway.soap.services import SERVICES, SOAP_PATH, build_soap_apps
 from gateway.tiss.client_certificates import CertificateError, CertificateInfo, read_certificate
 from gateway.tiss.namespaces import version_from_slug
 from gateway.web import create_web_app
@@ -32,7 +32,6 @@ from gateway.web import create_web_app
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("gateway.access")
 
-_SOAP_PATH = re.compile(r"^/tiss/(v\d{5})/([A-Za-z]+)/?$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -47,7 +46,7 @@ class GatewayApp:
         self.web = create_web_app(gw)
 
     def __call__(self, environ, start_response):
-        match = _SOAP_PATH.match(environ.get("PATH_INFO", ""))
+        match = SOAP_PATH.match(environ.get("PATH_INFO", ""))
         if match and environ.get("REQUEST_METHOD") == "POST":
             version = version_from_slug(match.group(1))
             soap_app = self.soap.get(match.group(2))
@@ -81,7 +80,8 @@ class GatewayApp:
         if problem is None:
             return
         spec, _ = SERVICES[service]
-        answer = reject_unreadable(self.gw, spec, _inbound(environ, problem.raw), problem.reason)
+        inbound = router_inbound(environ, problem.raw)
+        answer = reject_unreadable(self.gw, spec, inbound, problem.reason)
         request_body.fail_reading(environ, fault_for(answer))
 
     def _backoffice(self, environ, start_response):
@@ -112,19 +112,6 @@ def _withhold_from_spyne(environ, *more: str) -> None:
 
 def _is_backoffice(environ) -> bool:
     return environ.get("PATH_INFO", "").rstrip("/") == backoffice.PATH
-
-
-def _inbound(environ, raw: bytes) -> Inbound:
-    """A TISS request as the router knows it (what gateway.soap.protocol builds once spyne has
-    read the body), for a body refused before spyne."""
-    return Inbound(
-        raw=raw,
-        channel="soap",
-        request_id=environ[ENV_REQUEST_ID],
-        remote_addr=environ.get(ENV_REMOTE),
-        endpoint_version=environ.get(ENV_VERSION),
-        client_certificate=environ.get(ENV_CLIENT_CERT),
-    )
 
 
 def _server_fault(start_response):
@@ -187,7 +174,7 @@ class Observed:
 
     def _observe(self, environ, status: str, elapsed: float) -> None:
         path = environ.get("PATH_INFO", "")
-        match = _SOAP_PATH.match(path)
+        match = SOAP_PATH.match(path)
         if match and environ.get("REQUEST_METHOD") == "POST" and match.group(2) in self.app.soap:
             metrics.observe_latency(match.group(2), elapsed)
         access_log.log(

@@ -1,7 +1,6 @@
 """HTTP pages that are not SOAP: the WSDLs and schemas of each version, health checks, an index."""
 
 import hmac
-import re
 
 from flask import Flask, Response, abort, jsonify, request
 from sqlalchemy import text
@@ -11,7 +10,7 @@ from gateway import metrics, resources
 from gateway.portal import init_portal
 from gateway.services.gateway import Gateway
 from gateway.soap.backoffice.app import PATH as BACKOFFICE_PATH
-from gateway.soap.services import SERVICES
+from gateway.soap.services import SERVICES, SOAP_PATH
 from gateway.tiss.namespaces import version_from_slug, version_slug
 
 XML = "text/xml; charset=utf-8"
@@ -134,17 +133,14 @@ def create_web_app(gw: Gateway) -> Flask:
     return app
 
 
-_TISS_ENDPOINT = re.compile(r"^/tiss/v\d{5}/([A-Za-z]+)/?$")  # as gateway.app routes POSTs
-
-
 def _asks_for_wsdl() -> bool:
     return "wsdl" in {k.lower() for k in request.args}
 
 
 def _is_soap_endpoint(path: str) -> bool:
     """A URL whose POSTs gateway.app hands to spyne (a TISS service, the back office)."""
-    match = _TISS_ENDPOINT.match(path)
-    return (match is not None and match.group(1) in SERVICES) or (
+    match = SOAP_PATH.match(path)
+    return (match is not None and match.group(2) in SERVICES) or (
         path.rstrip("/") == BACKOFFICE_PATH
     )
 

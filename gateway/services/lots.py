@@ -21,7 +21,7 @@ from gateway.services.senders import ProviderRef
 from gateway.tiss import codes
 from gateway.tiss import lote as tiss_lote
 from gateway.tiss.codes import FaultKind
-from gateway.tiss.dates import DateOutOfRange, day_of, registration_problem
+from gateway.tiss.dates import DateOutOfRange
 from gateway.tiss.namespaces import q
 from gateway.tiss.responses import (
     ProtocolReceipt,
@@ -79,7 +79,9 @@ def receive_lot(
             return _lot_error(ex, codes.DATE_INVALID, str(exc))
         problem = tiss_lote.lot_problem(lot, ex.gw.registro_ans() or "")
         if problem is None:
-            problem = _date_problem(ex.facts.header.data_registro, lot, ex.received_at)
+            problem = tiss_lote.registration_date_problem(
+                lot, ex.facts.header.data_registro, ex.received_at
+            )
         if problem is not None:
             return _lot_error(ex, *problem)
         return _receive(ex, lot)
@@ -191,26 +193,6 @@ def _receive(ex: Exchange, lot: tiss_lote.Lot) -> Answer:
     stored = _store_lot(ex.session, ex.provider, lot, ex.facts.version, ex.received_at)
     # The receipt lists the guides just read: they are what was stored, no need to load them.
     return _receipt(ex, stored, ACCEPTED, lot.guides)
-
-
-def _date_problem(
-    data_registro: str, lot: tiss_lote.Lot, received_at: datetime
-) -> tuple[str, str] | None:
-    """A lot registered on a day that cannot be (5025): after today, long before TISS, or
-    before the care it bills. The sender's clock is wrong, and every date it wrote is suspect.
-    Queries' dates are archived as sent: nothing is kept or billed on them."""
-    problem = registration_problem(data_registro, received_at)
-    if problem is not None:
-        return codes.TRANSACTION_DATE_INVALID, problem
-    registered = day_of(data_registro).isoformat()
-    for position, guide in enumerate(lot.guides, 1):
-        last_day = guide.last_day
-        if last_day is not None and last_day > registered:
-            return codes.TRANSACTION_DATE_INVALID, (
-                f"dataRegistroTransacao {registered} anterior ao atendimento da guia {position} "
-                f"({guide.numero_guia_prestador}), de {last_day}: confira o relógio do sistema"
-            )
-    return None
 
 
 _PROTOCOLS = models.Protocol.__table__

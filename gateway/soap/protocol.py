@@ -25,6 +25,7 @@ from gateway import metrics
 from gateway.services.answers import Answer, record_failure
 from gateway.services.envelope import reject_unreadable
 from gateway.services.inbound import Facts, Inbound, ServiceSpec
+from gateway.soap.request_body import content_length
 from gateway.tiss.namespaces import SOAP11_ENV
 from gateway.tiss.soap import SERVER, envelope_refusal, soap_envelope, soap_fault
 from gateway.tiss.xmlsafe import UnsafeXml, parse_untrusted
@@ -112,19 +113,22 @@ class TissSoap11(PayloadSoap11):
             gw = ctx.transport.req_env[ENV_GATEWAY]
             # The bytes, when they were read before the failure: they are archived too.
             request = ctx.udc if isinstance(ctx.udc, SoapRequest) else None
-            inbound = request.inbound if request is not None else _inbound(ctx.transport.req_env)
+            inbound = (
+                request.inbound if request is not None else router_inbound(ctx.transport.req_env)
+            )
             answer = record_failure(gw, self.spec, inbound, Facts(), gw.utcnow())
             metrics.observe_answer(self.spec.name, "soap", answer)
             raise fault_for(answer) from None
 
     def _read_envelope(self, ctx, http_charset: str | None) -> None:
         gw = ctx.transport.req_env[ENV_GATEWAY]
-        inbound = _inbound(ctx.transport.req_env)
+        inbound = router_inbound(ctx.transport.req_env)
         try:
             raw = b"".join(ctx.in_string)
         except RequestTooLongError:
             # Refused unread: the archive keeps the size the request announced, not its bytes.
-            inbound = replace(inbound, unread_size=_declared_size(ctx.transport.req_env))
+            size = content_length(ctx.transport.req_env) or 0  # 0: it announced none
+            inbound = replace(inbound, unread_size=size)
             limit = gw.settings.max_message_bytes
             raise self._reject(gw, inbound, f"mensagem acima do limite de {limit} bytes") from None
         inbound = replace(inbound, raw=raw)
@@ -171,10 +175,11 @@ class TissSoap11(PayloadSoap11):
         return fault_for(answer)
 
 
-def _inbound(env) -> Inbound:
-    """The request as far as the router knows it, before its bytes are read."""
+def router_inbound(env, raw: bytes = b"") -> Inbound:
+    """The request as far as the router knows it (gateway.app), with the bytes read so far: none
+    before spyne reads them, or a body the router refused itself."""
     return Inbound(
-        raw=b"",
+        raw=raw,
         channel="soap",
         request_id=env[ENV_REQUEST_ID],
         remote_addr=env.get(ENV_REMOTE),
@@ -194,12 +199,6 @@ def _is_multipart(env) -> bool:
     which the gateway does not read (the TISS WSDLs declare no attachment)."""
     media_type = (env.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
     return media_type.startswith("multipart/")
-
-
-def _declared_size(env) -> int:
-    """The request's Content-Length; 0 when it has none a number can be read from."""
-    value = (env.get("CONTENT_LENGTH") or "").strip()
-    return int(value) if value.isdigit() else 0
 
 
 def fault_for(answer: Answer) -> TissFault:

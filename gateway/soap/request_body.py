@@ -48,7 +48,7 @@ def prepare(environ: dict, limit: int) -> Unreadable | None:
     size exactly as it does a Content-Length above `limit`. A body whose coding cannot be undone
     is returned, for the caller to refuse in its own protocol."""
     codings = _codings(environ)
-    declared = _content_length(environ)
+    declared = content_length(environ)
     if declared is not None and (not codings or declared > limit):
         return None  # spyne reads a declared length itself, and refuses one above the limit
     raw = _read_at_most(get_input_stream(environ), limit + 1)
@@ -71,7 +71,7 @@ def fail_reading(environ: dict, error: Exception) -> None:
     own fault (already archived), which the adapters let through from there, so that the
     refusal is written like any other."""
     environ["wsgi.input"] = _Failing(error)
-    if not _content_length(environ):
+    if not content_length(environ):
         # spyne reads nothing from a body declared empty; without a length it reads on.
         environ.pop("CONTENT_LENGTH", None)
 
@@ -94,7 +94,8 @@ def _codings(environ: dict) -> list[str]:
     return [token for token in tokens if token and token != "identity"]
 
 
-def _content_length(environ: dict) -> int | None:
+def content_length(environ: dict) -> int | None:
+    """The request's Content-Length; None when it has none a number can be read from."""
     value = environ.get("CONTENT_LENGTH", "").strip()
     return int(value) if value.isdigit() else None
 

@@ -5,6 +5,7 @@ and returns the answer element the use case built; a use-case fault becomes a SO
 detail is `tissFaultWS`.
 """
 
+import re
 from collections.abc import Callable
 
 from spyne import AnyXml, Application, ServiceBase, rpc
@@ -43,6 +44,10 @@ def _service_class(spec: ServiceSpec, use_case: UseCase) -> type[ServiceBase]:
     )(operation)
     return type(spec.name, (ServiceBase,), {operation.__name__: method})
 
+
+# The URL of a service's endpoint: /tiss/<version slug>/<service name>, the router's (gateway.app)
+# and the web pages' (gateway.web) reading of it.
+SOAP_PATH = re.compile(r"^/tiss/(v\d{5})/([A-Za-z]+)/?$")
 
 SERVICES: dict[str, tuple[ServiceSpec, UseCase]] = {
     spec.name: (spec, use_case)

@@ -2,13 +2,14 @@
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from lxml import etree
 
 from gateway.tiss import codes
-from gateway.tiss.dates import day_of
+from gateway.tiss.dates import day_of, registration_problem
 from gateway.tiss.namespaces import q
 
 MAX_GUIDES_PER_LOT = 100
@@ -276,6 +277,27 @@ def _repeated_sequencial(guide: Guide) -> int | None:
         if item.sequencial in seen:
             return item.sequencial
         seen.add(item.sequencial)
+    return None
+
+
+def registration_date_problem(
+    lot: Lot, data_registro: str, now: datetime
+) -> tuple[str, str] | None:
+    """A lot registered on a day that cannot be (5025): after today, long before TISS, or
+    before the care it bills (`now`: the gateway's clock). The sender's clock is wrong, and
+    every date it wrote is suspect. Queries' dates are archived as sent: nothing is kept or
+    billed on them."""
+    problem = registration_problem(data_registro, now)
+    if problem is not None:
+        return codes.TRANSACTION_DATE_INVALID, problem
+    registered = day_of(data_registro).isoformat()
+    for position, guide in enumerate(lot.guides, 1):
+        last_day = guide.last_day
+        if last_day is not None and last_day > registered:
+            return codes.TRANSACTION_DATE_INVALID, (
+                f"dataRegistroTransacao {registered} anterior ao atendimento da "
+                f"{_where(position, guide)}, de {last_day}: confira o relógio do sistema"
+            )
     return None
 
 
