@@ -103,8 +103,11 @@ def create_web_app(gw: Gateway) -> Flask:
     @app.get("/metrics")
     def metrics_page():
         token = gw.settings.metrics_token
-        given = request.headers.get("Authorization", "")
-        if token and not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        # RFC 7235: the scheme is case-insensitive ("bearer" is Bearer); the token is not.
+        scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+        if token and not (
+            scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+        ):
             return Response("unauthorized\n", status=401, headers={"WWW-Authenticate": "Bearer"})
         body, content_type = metrics.render()
         return Response(body, content_type=content_type)

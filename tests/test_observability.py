@@ -273,6 +273,12 @@ def test_metrics_token(gw):
     assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
     ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200 and b"tiss_requests_total" in ok.data
+    # The scheme is case-insensitive (RFC 7235), the token is not; Basic is not a bearer token.
+    assert client.get("/metrics", headers={"Authorization": "bearer s3cret"}).status_code == 200
+    assert client.get("/metrics", headers={"Authorization": "BEARER  s3cret"}).status_code == 200
+    assert client.get("/metrics", headers={"Authorization": "Bearer S3CRET"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Basic s3cret"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "s3cret"}).status_code == 401
 
 
 def test_health_and_readiness_say_what_is_loaded(client, gw):
