@@ -410,6 +410,24 @@ def test_analysis_statement_not_ready_is_situacao(client, gw):
     assert situacao.findtext("ans:situacaoDemonstrativo", namespaces=NS) == "1"
 
 
+def test_analysis_statement_mixing_analysed_and_waiting_protocols(client, gw):
+    """ct_demonstrativoRetorno is a choice: statements or one situation, never both. The
+    statements win, in the order asked; the protocol still waiting is asked again later."""
+    waiting = send_lot(client, PROVIDER_A, "D5")
+    analysed = send_lot(client, PROVIDER_A, "D6")
+    analyse(gw, analysed)
+    answer = statement(
+        client, PROVIDER_A, solicitacao_demonstrativo_analise_ws, protocolos=[waiting, analysed]
+    )
+    numbers = [
+        e.text for e in answer.payload.iterfind(".//ans:dadosProtocolo/ans:numeroProtocolo", NS)
+    ]
+    assert numbers == [analysed]
+    assert answer.payload.find(".//ans:situacaoDemonstrativoRetorno", NS) is None
+    status = status_of(client, PROVIDER_A, waiting)
+    assert status.text(".//ans:detalheLote/ans:statusProtocolo") == "1"
+
+
 def test_analysis_statement_never_includes_another_providers_protocol(client, gw):
     mine = send_lot(client, PROVIDER_A, "D3")
     theirs = send_lot(client, PROVIDER_B, "D3")
