@@ -1,6 +1,8 @@
 """The migrations are the only way the schema is made: they must build exactly what the models
 declare, on SQLite and on PostgreSQL, and every step must go down and up again."""
 
+import shutil
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -8,7 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from storage.migrate import alembic_config, upgrade
+from storage.migrate import MIGRATIONS, alembic_config, upgrade
 from storage.models import Base
 from tests.conftest import fresh_database
 
@@ -129,5 +131,56 @@ def test_card_numbers_lose_their_separators_unless_the_plain_number_is_taken(emp
                 "1234",
                 "PLAIN9",
             ]
+    finally:
+        engine.dispose()
+
+
+LATER_REVISION = '''"""After 0012: a reference to an account that does not exist."""
+
+from alembic import op
+
+revision = "9999"
+down_revision = "0012"
+
+
+def upgrade() -> None:
+    op.execute(
+        "INSERT INTO password_history (account_id, password_hash, created_at)"
+        " VALUES (424242, 'x', '2026-12-07 00:00:00')"
+    )
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+@pytest.mark.parametrize("empty_database", ["sqlite"], indirect=True)
+def test_a_later_revision_in_the_same_sqlite_run_as_0012_is_checked_for_foreign_keys(
+    empty_database, tmp_path
+):
+    """0012 rebuilds `messages` with SQLite's foreign keys off, and they cannot come back on
+    inside the run: a revision after it, in the same `db upgrade`, is checked before its commit
+    for references it left dangling, and refused. Dangling rows there before are tolerated."""
+    scripts = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "9999_dangling.py").write_text(LATER_REVISION)
+    config = alembic_config(empty_database)
+    config.set_main_option("script_location", str(scripts))
+    command.upgrade(config, "0011")
+    engine = create_engine(empty_database)  # foreign keys off: a row deleted by hand
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO access_log (account_id, occurred_at, event)"
+                    " VALUES (777, '2026-01-01 00:00:00', 'login')"
+                )
+            )
+        with pytest.raises(RuntimeError, match=r"9999 left dangling references: password_history"):
+            command.upgrade(config, "head")
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0012"
+            assert conn.scalar(text("SELECT count(*) FROM password_history")) == 0
     finally:
         engine.dispose()
