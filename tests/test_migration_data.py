@@ -659,6 +659,32 @@ def test_a_card_left_with_its_separators_is_still_found_by_its_exact_text(story,
     )
 
 
+def test_importing_a_card_left_with_its_separators_updates_that_row_not_the_other_persons(story):
+    """An import naming "0003-1" is about Ana's row, which 0011 left as typed: it must not land
+    on "00031" (Bruno) through the plain number."""
+    gw = story.gateway()
+    try:
+        csv = (
+            "numero_carteira;nome;plano;situacao;data_adesao;data_desligamento;validade_carteira\r\n"
+            "0003-1;Ana Com Hífen;Enfermaria;ativo;2018-01-01;;2031-12-31\r\n"
+        )
+        assert load_beneficiaries(gw.db, read_beneficiaries_csv(csv)) == 1
+        rows = snapshot(story.url)["beneficiaries"]
+        assert len(rows) == len(story.after["beneficiaries"])
+        by_card = {r["numero_carteira"]: r for r in rows}
+        assert (by_card["0003-1"]["name"], by_card["0003-1"]["plan"]) == (
+            "Ana Com Hífen",
+            "Enfermaria",
+        )
+        before = {r["numero_carteira"]: r for r in story.after["beneficiaries"]}
+        assert by_card["00031"] == before["00031"]  # Bruno's row untouched
+        ana = _eligibility(Client(build_app(gw)), "0003-1")
+        assert ana.text(".//ans:nomeBeneficiario") == "Ana Com Hífen"
+        assert ana.text(".//ans:respostaSolicitacao") == "S"  # reinstated by the import
+    finally:
+        gw.db.dispose()
+
+
 def test_a_host_that_kept_its_connections_through_the_upgrade_goes_on_serving(story):
     """deploy/README.md: the hosts keep serving while `db upgrade` runs, then restart one by
     one. Their pooled connections saw the schema change under them (on SQLite, `messages`

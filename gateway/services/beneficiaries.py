@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import Session
 
 from gateway.forms import CONTROL_MESSAGE, has_invisible_characters
 from storage.db import Database
@@ -96,18 +97,16 @@ def check_beneficiary(item: BeneficiaryData) -> BeneficiaryData:
 def upsert_beneficiaries(db: Database, items: list[BeneficiaryData]) -> int:
     """Insert or update by numero_carteira, all in one transaction (all or none). Returns how
     many. A carteira given twice is refused: which of the two was meant is unknowable."""
-    checked = [check_beneficiary(item) for item in items]
-    seen: set[str] = set()
-    for item in checked:
-        if item.numero_carteira in seen:
-            raise BeneficiaryError(f"carteira {item.numero_carteira} informada mais de uma vez")
-        seen.add(item.numero_carteira)
+    checked = [(check_beneficiary(item), item.numero_carteira.strip()) for item in items]
     now = datetime.now(UTC)
     with db.transaction() as session:
-        for item in checked:
-            row = session.scalar(
-                select(Beneficiary).where(Beneficiary.numero_carteira == item.numero_carteira)
-            )
+        seen: set[str] = set()
+        for item, typed in checked:
+            row = _row_to_update(session, item.numero_carteira, typed)
+            target = row.numero_carteira if row is not None else item.numero_carteira
+            if target in seen:
+                raise BeneficiaryError(f"carteira {target} informada mais de uma vez")
+            seen.add(target)
             if row is None:
                 row = Beneficiary(numero_carteira=item.numero_carteira)
                 session.add(row)
@@ -115,3 +114,14 @@ def upsert_beneficiaries(db: Database, items: list[BeneficiaryData]) -> int:
             row.joined_on, row.left_on = item.joined_on, item.left_on
             row.card_valid_until, row.updated_at = item.card_valid_until, now
     return len(checked)
+
+
+def _row_to_update(session: Session, key: str, typed: str) -> Beneficiary | None:
+    """The row stored exactly as typed first, as lookups do (card_holder): a card migration 0011
+    kept with its separators ("0003-1" beside another person's "00031") is updated as itself,
+    never through its plain number, which is the other person's row."""
+    if typed != key:
+        legacy = session.scalar(select(Beneficiary).where(Beneficiary.numero_carteira == typed))
+        if legacy is not None:
+            return legacy
+    return session.scalar(select(Beneficiary).where(Beneficiary.numero_carteira == key))

@@ -81,16 +81,16 @@ def read_beneficiaries_csv(content: str) -> list[BeneficiaryData]:
         if not any(cell.strip() for cell in cells):
             continue  # a blank line, or Excel's ';;;;;;' for a row it remembers as used
         try:
-            item = check_beneficiary(_row(names, cells))
+            typed = _row(names, cells)
+            carteira = check_beneficiary(typed).numero_carteira
         except (BeneficiaryError, BackOfficeError) as exc:
             raise BackOfficeError(f"linha {line}: {exc}") from None
-        if item.numero_carteira in seen:
+        if carteira in seen:
             raise BackOfficeError(
-                f"linha {line}: carteira {item.numero_carteira} já informada na linha "
-                f"{seen[item.numero_carteira]}"
+                f"linha {line}: carteira {carteira} já informada na linha {seen[carteira]}"
             )
-        seen[item.numero_carteira] = line
-        items.append(item)
+        seen[carteira] = line
+        items.append(typed)  # as typed: the upsert needs it to find a row kept with separators
     if not items:
         raise BackOfficeError("o arquivo não tem beneficiários (só o cabeçalho)")
     return items
