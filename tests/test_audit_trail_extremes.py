@@ -13,7 +13,6 @@ the log line and, for a body answer, in `sequencialTransacao`."""
 
 import hashlib
 import io
-import json
 import logging
 import re
 import uuid
@@ -28,7 +27,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.test import Client
 
 from gateway.app import build_app
-from gateway.logs import JsonFormatter, RequestIdFilter
 from gateway.services import lots, passwords, ws_login
 from gateway.services.accounts import access_log
 from gateway.services.accounts.access_log import Origin
@@ -41,6 +39,7 @@ from tests import backoffice_client as bo
 from tests import portal_support as ps
 from tests import provider_area_support as pas
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
+from tests.log_capture import json_log_lines
 from tests.tissclient import (
     NS,
     assert_official,
@@ -71,20 +70,8 @@ def forget_verified_credentials():
 
 @pytest.fixture
 def captured():
-    """Every log line, formatted as in production (JSON, request id filter on the handler)."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
+    with json_log_lines(logging.INFO) as lines:
+        yield lines
 
 
 # --- what providers send -------------------------------------------------------------------

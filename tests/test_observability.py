@@ -1,6 +1,5 @@
 """Request ids, structured logs, /healthz, /readyz and Prometheus metrics."""
 
-import io
 import json
 import logging
 import sys
@@ -16,7 +15,6 @@ from werkzeug.test import Client
 
 from gateway.app import build_app
 from gateway.logs import (
-    JsonFormatter,
     RequestIdFilter,
     bind_request_id,
     logging_config,
@@ -36,6 +34,7 @@ from gateway.tiss.samples import (
 )
 from storage.models import Account, Message
 from tests.conftest import PROVIDER_A, REGISTRO_ANS
+from tests.log_capture import json_log_lines
 from tests.pki import make_ca, make_holder
 from tests.tissclient import envelope, post, sample_lot
 
@@ -46,20 +45,8 @@ BENEFICIARY = "Maria da Conceição Beneficiária"
 
 @pytest.fixture
 def captured():
-    """Every log line, formatted as in production (JSON, request id filter on the handler)."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
+    with json_log_lines(logging.DEBUG) as lines:
+        yield lines
 
 
 def _lot(numero: str, count: int = 2, **overrides):
