@@ -106,7 +106,8 @@ def create_web_app(gw: Gateway) -> Flask:
         # RFC 7235: the scheme is case-insensitive ("bearer" is Bearer); the token is not.
         scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
         if token and not (
-            scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+            scheme.lower() == "bearer"
+            and hmac.compare_digest(given.strip().encode(), token.encode())
         ):
             return Response("unauthorized\n", status=401, headers={"WWW-Authenticate": "Bearer"})
         body, content_type = metrics.render()

@@ -239,6 +239,7 @@ def _fill(story: Story) -> None:
                 items=(ItemAnalysis(1, glosas=[GlosaInput("1801", Decimal("20.00"))]),),
             )
         ],
+        glosa_tables=gw.glosa_tables(),
     )
     change_status(db, ANALISTA, story.paid, 3, "liberado")
     record_payment(

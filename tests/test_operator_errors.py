@@ -430,7 +430,7 @@ def analysed(gw, client, principal) -> str:
     """A protocol of PROVIDER_A in 5 (Analisado): released values 150.00 per guide."""
     numero = send_lot(client, PROVIDER_A, "ERROS1")
     change_status(gw.db, principal, numero, transitions.EM_ANALISE)
-    record_analysis(gw.db, principal, numero, [])
+    record_analysis(gw.db, principal, numero, [], glosa_tables=gw.glosa_tables())
     return numero
 
 

@@ -248,7 +248,7 @@ def analyse(gw, numero, *, guide_glosa=None, item_glosa=None, now=None):
         change_status(gw.db, ANALISTA, numero, 2, now=now)
     items = (ItemAnalysis(1, glosas=[item_glosa]),) if item_glosa else ()
     guides = [GuideAnalysis("G000001", glosas=[guide_glosa] if guide_glosa else (), items=items)]
-    return record_analysis(gw.db, ANALISTA, numero, guides, now=now)
+    return record_analysis(gw.db, ANALISTA, numero, guides, now=now, glosa_tables=gw.glosa_tables())
 
 
 def pay(gw, numeros, *, when=date(2026, 11, 30), competencia="202611", adjustments=()):

@@ -116,7 +116,7 @@ def with_items(client, numero_lote: str, guides: list[SampleGuide], items: dict)
 def analysed(gw, analyst, numero: str, guides=()) -> None:
     """The operator's analysis, recorded by the back-office use case (protocol in 2 first)."""
     force_status(gw, numero, 2)
-    record_analysis(gw.db, analyst, numero, list(guides))
+    record_analysis(gw.db, analyst, numero, list(guides), glosa_tables=gw.glosa_tables())
 
 
 def paid(gw, analyst, numeros: list[str], adjustments=()) -> None:

@@ -59,6 +59,11 @@ class Gateway:
     def accepts(self, version: str | None) -> bool:
         return version in self.settings.accepted_versions and self.schemas.get(version) is not None
 
+    def glosa_tables(self) -> dict[str, frozenset[str]]:
+        """The table-38 codes (dm_tipoGlosa) of each accepted version: what an answer in that
+        version may carry."""
+        return {v: self.schemas.get(v).glosa_codes for v in self.settings.accepted_versions}
+
     @property
     def newest_version(self) -> str:
         return max(self.settings.accepted_versions)

@@ -85,6 +85,33 @@ def _refuse_period(ex: Exchange, code: str, reason: str) -> Answer:
     )
 
 
+def _cnpj_refusal(
+    ex: Exchange, parties: StatementParties, tipo: str, *, provider_too: bool = False
+) -> Answer | None:
+    """Every statement carries the operator's CNPJ, and the odontológico one the provider's too;
+    st_CNPJ has no letters before 4.03.00, so with an alphanumeric one no valid statement can be
+    written in an older version: mensagemErro 5001, saying which version to ask in."""
+    version = ex.facts.version
+    whose = [("da operadora", parties.cnpj_operadora)]
+    if provider_too:
+        whose.append(("do prestador", parties.cnpj_prestador))
+    for owner, cnpj in whose:
+        if cnpj and not cnpj_fits(cnpj, version):
+            description = (
+                f"CNPJ alfanumérico {owner} não cabe no demonstrativo da versão {version}; "
+                f"solicite-o na versão {tiss_statements.ALPHANUMERIC_CNPJ_SINCE}"
+            )
+            return ex.reply(
+                lambda h, d=description: tiss_statements.demonstrativo_erro(
+                    h, codes.MESSAGE_OUT_OF_STANDARD, d
+                ),
+                codes=[codes.MESSAGE_OUT_OF_STANDARD],
+                detail=description,
+                tipo=tipo,
+            )
+    return None
+
+
 def _parties(ex: Exchange) -> StatementParties:
     return statement_parties(ex.gw, ex.session, ex.provider, ex.gw.local(ex.received_at).date())
 
@@ -125,11 +152,13 @@ def analysed_protocols(
 def _analysis(ex: Exchange, request: StatementRequest) -> Answer:
     found, analysed = analysed_protocols(ex.session, ex.provider.id, request.protocolos)
     if analysed:
+        parties = _parties(ex)
+        if refusal := _cnpj_refusal(ex, parties, TIPO_ANALISE):
+            return refusal
         statements = [
             (analysis_statement_number(p.numero), protocol_view(ex.gw, ex.session, p))
             for p in analysed
         ]
-        parties = _parties(ex)
         return ex.reply(
             lambda h: tiss_statements.demonstrativo_analise(h, parties, statements),
             tipo=TIPO_ANALISE,
@@ -229,8 +258,10 @@ def _payment(ex: Exchange, request: StatementRequest) -> Answer:
     )
     if not payments:
         return _nothing_paid(ex, request, KIND_PAYMENT, TIPO_PAGAMENTO)
-    views = [payment_view(ex.gw, p) for p in payments]
     parties = _parties(ex)
+    if refusal := _cnpj_refusal(ex, parties, TIPO_PAGAMENTO):
+        return refusal
+    views = [payment_view(ex.gw, p) for p in payments]
     numero = payment_statement_number(request, ex.provider.id)
     return ex.reply(
         lambda h: tiss_statements.demonstrativo_pagamento(h, parties, numero, views),
@@ -244,24 +275,10 @@ def _payment_odonto(ex: Exchange, request: StatementRequest) -> Answer:
     )
     if not payments:
         return _nothing_paid(ex, request, KIND_PAYMENT_ODONTO, TIPO_ODONTOLOGIA)
-    cnpj = ex.provider.cnpj
-    if cnpj and not cnpj_fits(cnpj, ex.facts.version):
-        # The statement must carry the provider's CNPJ, and this version's st_CNPJ has no
-        # letters: no valid statement can be written in it.
-        description = (
-            f"CNPJ alfanumérico do prestador não cabe no demonstrativo odontológico da versão "
-            f"{ex.facts.version}; solicite-o na versão {tiss_statements.ALPHANUMERIC_CNPJ_SINCE}"
-        )
-        return ex.reply(
-            lambda h: tiss_statements.demonstrativo_erro(
-                h, codes.MESSAGE_OUT_OF_STANDARD, description
-            ),
-            codes=[codes.MESSAGE_OUT_OF_STANDARD],
-            detail=description,
-            tipo=TIPO_ODONTOLOGIA,
-        )
-    views = [payment_view(ex.gw, p, procedures=True) for p in payments]
     parties = _parties(ex)
+    if refusal := _cnpj_refusal(ex, parties, TIPO_ODONTOLOGIA, provider_too=True):
+        return refusal
+    views = [payment_view(ex.gw, p, procedures=True) for p in payments]
     numero = odonto_statement_number(request.data_pagamento, request.competencia)
     return ex.reply(
         lambda h: tiss_statements.demonstrativo_pagamento_odonto(h, parties, numero, views),

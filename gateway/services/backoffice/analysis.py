@@ -10,7 +10,7 @@ Defaults, so that the operator only writes down what it changed:
 The analysis replaces any earlier one of the same protocol, in one transaction.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -28,7 +28,6 @@ from gateway.services.backoffice.protocols import (
 )
 from gateway.services.backoffice.staff import StaffPrincipal
 from gateway.services.backoffice.values import MAX_MONEY, money, text
-from gateway.tiss import codes
 from storage.db import Database
 from storage.models import Glosa, Guide, GuideItem, Protocol
 
@@ -69,6 +68,7 @@ class _Context:
     protocol: Protocol
     actor: str
     now: datetime
+    glosa_tables: Mapping[str, frozenset[str]]
 
 
 def record_analysis(
@@ -78,7 +78,11 @@ def record_analysis(
     guides: Sequence[GuideAnalysis],
     reason: str | None = None,
     now: datetime | None = None,
+    *,
+    glosa_tables: Mapping[str, frozenset[str]],
 ) -> ProtocolView:
+    """`glosa_tables`: the table-38 codes of each version the gateway accepts (Gateway.
+    glosa_tables); a provider may ask for the analysis in any of them."""
     now = now or datetime.now(UTC)
     reason = text(reason, "motivo", REASON_MAX)
     with db.transaction() as session:
@@ -90,7 +94,7 @@ def record_analysis(
                 "8 (Aguardando informação complementar)"
             )
         plans = _plans_by_guide(protocol, guides)
-        ctx = _Context(session, protocol, staff.login, now)
+        ctx = _Context(session, protocol, staff.login, now, glosa_tables)
         session.execute(delete(Glosa).where(Glosa.protocol_id == protocol.id))
         for guide in protocol.lot.guides:
             _apply_guide(ctx, guide, plans.get(guide.id))
@@ -153,7 +157,7 @@ def _apply_guide(ctx: _Context, guide: Guide, plan: GuideAnalysis | None) -> Non
                 f"{where}: o valor processado calculado ({processado}) é negativo; informe-o"
             )
         _within_st_valor(processado, f"{where}: o valor processado calculado")
-    glosas = _checked_glosas(plan.glosas if plan else (), where)
+    glosas = _checked_glosas(ctx, plan.glosas if plan else (), where)
     liberado = _given(plan.valor_liberado if plan else None, f"{where}: valorLiberado")
     _set_values(guide, processado, liberado, sum((g.valor for g in glosas), item_glosas), where)
     for glosa in glosas:
@@ -166,7 +170,7 @@ def _apply_item(
     processado = _given(plan.valor_processado if plan else None, f"{where}: valorProcessado")
     if processado is None:
         processado = item.valor_informado
-    glosas = _checked_glosas(_glosas(plan), where)
+    glosas = _checked_glosas(ctx, _glosas(plan), where)
     liberado = _given(plan.valor_liberado if plan else None, f"{where}: valorLiberado")
     _set_values(item, processado, liberado, sum((g.valor for g in glosas), ZERO), where)
     for glosa in glosas:
@@ -223,12 +227,21 @@ def _given(value: Decimal | None, what: str) -> Decimal | None:
     return None if value is None else money(value, what)
 
 
-def _checked_glosas(glosas: Sequence[GlosaInput], where: str) -> list[GlosaInput]:
+def _checked_glosas(ctx: _Context, glosas: Sequence[GlosaInput], where: str) -> list[GlosaInput]:
     checked = []
     for glosa in glosas:
         code = glosa.codigo.strip()
-        if not (len(code) == 4 and code.isdigit() and codes.is_known(code)):
+        lacking = sorted(v for v, table in ctx.glosa_tables.items() if code not in table)
+        if not (len(code) == 4 and code.isdigit()) or len(lacking) == len(ctx.glosa_tables):
             raise BackOfficeError(f"{where}: código de glosa {code} não consta da tabela 38")
+        if lacking:
+            # Status answers and statements carry the code in dm_tipoGlosa of the version the
+            # provider asks in; one a version lacks would make that answer invalid.
+            raise BackOfficeError(
+                f"{where}: código de glosa {code} não consta da tabela 38 da versão "
+                f"{', '.join(lacking)}, que o gateway ainda aceita: o prestador que consultar "
+                "nessa versão não poderia recebê-lo; use um código comum às versões aceitas"
+            )
         checked.append(
             GlosaInput(
                 code,

@@ -60,7 +60,14 @@ def registrar_analise(gw: Gateway, staff: StaffPrincipal, r: Reader) -> etree._E
         )
         for g in r.children("guia")
     ]
-    view = record_analysis(gw.db, staff, r.required("numeroProtocolo"), guides, r.text("motivo"))
+    view = record_analysis(
+        gw.db,
+        staff,
+        r.required("numeroProtocolo"),
+        guides,
+        r.text("motivo"),
+        glosa_tables=gw.glosa_tables(),
+    )
     answer = element("registrarAnaliseResposta")
     render.protocol(answer, view)
     return answer
