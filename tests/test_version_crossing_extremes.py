@@ -675,14 +675,6 @@ def test_padrao_outside_the_tiss_namespace_is_no_padrao(client, gw, foreign):
     assert lot_count(gw) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a loteGuiasWS in the WSDL's namespace (http://www.ans.gov.br/tiss/ws/tipos/"
-    "tissloteguias/v40300) is refused with the self-contradicting faultstring '5001 - o serviço "
-    "tissLoteGuias recebe loteGuiasWS, não loteGuiasWS': the provider cannot tell what is wrong; "
-    "it should name the namespace received and the one expected "
-    "(gateway/services/inbound.py:_check_root uses only local names)",
-)
 def test_request_root_in_the_wsdl_namespace_is_refused_saying_which_namespace(client, gw):
     wsdl_ns = service_namespace(LOTE, V403)
     raw = envelope(lot_element()).decode("iso-8859-1")
@@ -693,7 +685,7 @@ def test_request_root_in_the_wsdl_namespace_is_refused_saying_which_namespace(cl
     answer = send_raw(client, raw.encode("iso-8859-1"))
 
     assert (answer.code, answer.tiss_fault) == ("5001", "SchemaInvalido")
-    assert wsdl_ns in answer.faultstring or ANS in answer.faultstring, answer.faultstring
+    assert wsdl_ns in answer.faultstring and ANS in answer.faultstring, answer.faultstring
 
 
 @pytest.fixture

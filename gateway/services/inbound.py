@@ -34,7 +34,7 @@ from gateway.tiss.header import (
     informed_hash,
     read_header,
 )
-from gateway.tiss.namespaces import q
+from gateway.tiss.namespaces import ANS, q
 from gateway.tiss.schemas import SchemaSet
 from storage.models import Account, Provider
 
@@ -179,13 +179,19 @@ def check_message(
 
 
 def _check_root(spec: ServiceSpec, message: etree._Element) -> None:
-    if message.tag != q(spec.request_root):
-        raise Rejected(
-            FaultKind.SCHEMA_INVALIDO,
-            codes.MESSAGE_OUT_OF_STANDARD,
-            f"o serviço {spec.name} recebe {spec.request_root}, "
-            f"não {etree.QName(message).localname}",
+    if message.tag == q(spec.request_root):
+        return
+    received = etree.QName(message)
+    if received.localname == spec.request_root:
+        # The right name in another namespace (often the WSDL's own, from a hand-built client):
+        # naming only the element would say "receives X, not X".
+        detail = (
+            f"o serviço {spec.name} recebe {spec.request_root} no namespace {ANS}, "
+            f"não no namespace {received.namespace or '(nenhum)'}"
         )
+    else:
+        detail = f"o serviço {spec.name} recebe {spec.request_root}, não {received.localname}"
+    raise Rejected(FaultKind.SCHEMA_INVALIDO, codes.MESSAGE_OUT_OF_STANDARD, detail)
 
 
 def _check_version(gw: Gateway, message: etree._Element, facts: Facts) -> None:
