@@ -109,6 +109,21 @@ class TextFormatter(logging.Formatter):
             record.request_id = _request_id.get()
         return redact(super().format(record))
 
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        # One record, one line: a line break or terminal escape in text a client sent (a URL
+        # path, a login) would write what reads as another record (log forging, CWE-117). A
+        # traceback, appended after this, keeps its lines.
+        record.message = one_line(record.message)
+        return super().formatMessage(record)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters (a tab aside) written as escapes: \\n, \\r, \\x1b."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 def format_named(raw: str | None) -> str | None:
     """TISS_LOG_FORMAT as given (case and surrounding spaces do not count); None when unset. Read

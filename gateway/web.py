@@ -4,6 +4,7 @@ import hmac
 
 from flask import Flask, Response, abort, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from gateway import metrics, resources
@@ -91,7 +92,13 @@ def create_web_app(gw: Gateway) -> Flask:
                 session.execute(text("SELECT 1"))
         except Exception:
             return jsonify(status="unavailable", database="unreachable"), 503
-        if not gw.registro_ans():
+        try:
+            registro_ans = gw.registro_ans()
+        except SQLAlchemyError:
+            # It answers, but without the gateway's tables: a new or restored-empty database
+            # that `tiss-gateway db upgrade` has not been run on.
+            return jsonify(status="unavailable", database="not migrated"), 503
+        if not registro_ans:
             return jsonify(status="unavailable", operator="not configured"), 503
         schemas = _schema_state(gw)
         if "missing" in schemas.values():

@@ -105,8 +105,14 @@ def authenticate_staff(
     stored = account.password_hash if usable else None
     typed = md5_hex(password or "")
     ok = verify_md5_credential(stored, typed)
-    if account is None or not account.active:
-        raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)
+    if account is None:
+        raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)  # the login may be a password
+    # The log names an account that exists; the staff member sees the generic message.
+    refused = BackOfficeError(
+        BAD_LOGIN, ErrorKind.AUTHENTICATION, logged=f"{BAD_LOGIN} (conta {account.login!r})"
+    )
+    if not account.active:
+        raise refused
     new_hash = upgraded_hash(stored, typed) if ok else None
     if ok and (new_hash is not None or _needs_update(account, now)):
         values = policy.after_login(now, new_hash)
@@ -120,7 +126,7 @@ def authenticate_staff(
             else:
                 access_log.record(session, REFUSED_LOCKED, now, origin, account_id=account.id)
     if not ok:
-        raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)
+        raise refused
     return StaffPrincipal(account.id, account.login)
 
 

@@ -19,7 +19,7 @@ from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
 from gateway.services.backoffice.errors import BackOfficeError, ErrorKind
-from gateway.services.backoffice.staff import BAD_LOGIN, StaffPrincipal, authenticate_staff
+from gateway.services.backoffice.staff import StaffPrincipal, authenticate_staff
 from gateway.services.gateway import Gateway
 from gateway.soap.backoffice import commands, credentialing, queries
 from gateway.soap.backoffice.auth import (
@@ -171,18 +171,21 @@ def _authenticate(
 def _run(ctx, name: str) -> etree._Element:
     gw: Gateway = ctx.transport.req_env[ENV_GATEWAY]
     request: BackOfficeRequest = ctx.udc
-    login = request.credentials.login if request.credentials else None
+    # Named in the log only once authenticated: people type their password in the login field,
+    # and the log would keep it. Failed logins of real accounts are in the access log.
+    who = "(não autenticado)"
     try:
         staff = _authenticate(gw, request, ctx.transport.req_env.get(ENV_REMOTE))
+        who = staff.login
         check_request(request.payload)
         answer = OPERATIONS[name](gw, staff, Reader(request.payload))
     except BackOfficeError as exc:
-        # The password never reaches the log; a refused login is logged without its reason.
-        reason = BAD_LOGIN if exc.kind is ErrorKind.AUTHENTICATION else exc.logged
-        log.info("back office %s by %r refused (%s): %s", name, login, _origin(ctx), reason)
+        # The password never reaches the log; a refused login is logged without its reason,
+        # naming the account only when one has that login.
+        log.info("back office %s by %s refused (%s): %s", name, who, _origin(ctx), exc.logged)
         raise fault_for(exc) from None
     except Exception:
-        log.exception("back office %s by %r failed (%s)", name, login, _origin(ctx))
+        log.exception("back office %s by %s failed (%s)", name, who, _origin(ctx))
         raise server_fault() from None
     log.info("back office %s by %s (%s)", name, staff.login, _origin(ctx))
     return answer
