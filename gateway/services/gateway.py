@@ -3,6 +3,7 @@
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # TISS dates and times are Brazilian civil time; the database keeps UTC.
 BRAZIL = ZoneInfo("America/Sao_Paulo")
+# How long a process trusts the registro ANS it read (operator set may change it meanwhile).
+OPERATOR_RECHECK_SECONDS = 30.0
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Gateway:
     db: Database
     schemas: SchemaRegistry
     _registro_ans: str | None = field(default=None, repr=False)
+    _registro_read_at: float = field(default=0.0, repr=False)
     # Trusted CAs, CRLs and the answer-signing key, read once per process (in start).
     signatures: SignatureSetup = field(default_factory=SignatureSetup)
 
@@ -69,13 +73,14 @@ class Gateway:
         return max(self.settings.accepted_versions)
 
     def registro_ans(self) -> str | None:
-        """This operator's registroANS: TISS_REGISTRO_ANS, else the one `operator set` recorded."""
+        """This operator's registroANS: TISS_REGISTRO_ANS, else the one `operator set` recorded,
+        read again every OPERATOR_RECHECK_SECONDS: `operator set`, run on one host, reaches
+        every running host within that time, without a restart."""
         if self.settings.registro_ans:
             return self.settings.registro_ans
-        if self._registro_ans is None:
+        now = monotonic()
+        if self._registro_ans is None or now - self._registro_read_at >= OPERATOR_RECHECK_SECONDS:
             with self.db.reading() as session:
                 self._registro_ans = session.scalar(select(Operator.registro_ans).limit(1))
+            self._registro_read_at = now
         return self._registro_ans
-
-    def forget_operator(self) -> None:
-        self._registro_ans = None

@@ -9,6 +9,7 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from gateway.services import ws_login
+from gateway.services.accounts.attempts import begin_attempt, undo_attempt
 from gateway.services.accounts.delegation import FATURAMENTO, providers_for
 from gateway.services.client_certificates import certificate_provider, is_registered_for
 from gateway.services.gateway import Gateway
@@ -36,6 +37,7 @@ from gateway.tiss.header import (
 )
 from gateway.tiss.namespaces import ANS, q
 from gateway.tiss.schemas import SchemaSet
+from storage.db import Database
 from storage.models import Account, Provider
 
 SENDER_MISMATCH = "O Recebedor do arquivo diverge do login utilizado"
@@ -169,7 +171,7 @@ def check_message(
     _check_hash(gw, message, facts)
     _check_destination(gw, header)
     if principal is None:
-        _authenticate(session, header, facts, remote_addr, client_certificate)
+        _authenticate(gw.db, session, header, facts, remote_addr, client_certificate)
     else:
         facts.provider = ProviderRef.of(session.get(Provider, principal.provider_id))
         facts.provider_id = principal.provider_id
@@ -244,6 +246,7 @@ def _check_destination(gw: Gateway, header: Header) -> None:
 
 
 def _authenticate(
+    db: Database,
     session: Session,
     header: Header,
     facts: Facts,
@@ -273,11 +276,11 @@ def _authenticate(
                 detail=f"certificado não cadastrado: {certificate.describe()}",
             )
             raise Rejected(FaultKind.LOGIN_INVALIDO, codes.SENDER_NOT_IDENTIFIED, LOGIN_INVALID)
-    _authenticate_password(session, header, facts, remote_addr)
+    _authenticate_password(db, session, header, facts, remote_addr)
 
 
 def _authenticate_password(
-    session: Session, header: Header, facts: Facts, remote_addr: str | None
+    db: Database, session: Session, header: Header, facts: Facts, remote_addr: str | None
 ) -> None:
     now = datetime.now(UTC)
     login = (header.login or "").strip()
@@ -288,14 +291,27 @@ def _authenticate_password(
     argon2_runs = stored is not None and not is_recently_verified(stored, header.senha)
     if argon2_runs and ws_login.address_throttled(session, remote_addr, now):
         stored = None
+    attempt = None
+    if argon2_runs and stored is not None:
+        attempt = begin_attempt(db, account.id, now)  # counted before argon2 runs
+        if not attempt.allowed:
+            stored = None  # locked meanwhile, by an attempt on another worker or host
     # One argon2 verification on every path, so timing tells an unknown login from nothing.
     ok = verify_md5_credential(stored, header.senha)
+    if ok and attempt is not None:
+        undo_attempt(db, account.id, attempt)
     if not ok or not (
         account.kind == DELEGATE
         or (account.provider is not None and account.provider.status == "approved")
     ):
         facts.login_failure = ws_login.password_failure(
-            login[:60], account, remote_addr, now, checked=stored is not None
+            login[:60],
+            account,
+            remote_addr,
+            now,
+            checked=stored is not None,
+            counted=attempt if attempt is not None and not ok else None,
+            locked_meanwhile=attempt is not None and not attempt.allowed,
         )
         detail = (
             LOGIN_INVALID

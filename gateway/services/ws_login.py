@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gateway.services.accounts import access_log, policy
 from gateway.services.accounts.access_log import Origin
+from gateway.services.accounts.attempts import Attempt
 from gateway.services.senders import WsAccount
 from storage.models import Account
 from storage.portal_models import AccessLogEntry
@@ -37,18 +38,30 @@ class LoginFailure:
     remote_addr: str | None
     detail: str | None = None  # e.g. the subject and SHA-256 of an unregistered certificate
     locked: bool = False  # the account was locked: logged as REFUSED_LOCKED, not counted
+    # Counted already, before its password was verified (accounts.attempts), with any lock.
+    counted: Attempt | None = None
 
 
 def password_failure(
-    login: str, account: WsAccount | None, remote_addr: str | None, now: datetime, *, checked: bool
+    login: str,
+    account: WsAccount | None,
+    remote_addr: str | None,
+    now: datetime,
+    *,
+    checked: bool,
+    counted: Attempt | None = None,
+    locked_meanwhile: bool = False,
 ) -> LoginFailure:
     """The failure of a password login. `checked`: the password was verified against the
-    account, which is then blamed (counted towards the lock). An attempt on a locked account
-    names it too, so that its owner sees it; any other (unknown login, inactive account, a
-    throttled address) names none."""
+    account, which is then blamed (counted towards the lock, unless `counted` already did). An
+    attempt on a locked account (`locked_meanwhile`: by an attempt on another worker or host
+    since the account was read) names it too, so that its owner sees it; any other (unknown
+    login, inactive account, a throttled address) names none."""
     if checked:
-        return LoginFailure(login, account.id, remote_addr)
-    if account is not None and account.active and policy.is_locked(account.locked_until, now):
+        return LoginFailure(login, account.id, remote_addr, counted=counted)
+    if account is None or not account.active:
+        return LoginFailure(login, None, remote_addr)
+    if locked_meanwhile or policy.is_locked(account.locked_until, now):
         return LoginFailure(login, account.id, remote_addr, locked=True)
     return LoginFailure(login, None, remote_addr)
 
@@ -89,18 +102,23 @@ def record_failure(session: Session, failure: LoginFailure, now: datetime) -> No
     )
     if failure.account_id is None or failure.locked:
         return
-    failures = session.scalar(
-        update(Account)
-        .where(Account.id == failure.account_id)
-        .values(failed_attempts=Account.failed_attempts + 1)
-        .returning(Account.failed_attempts)
-    )
-    if failures and failures % policy.MAX_FAILURES == 0:
-        session.execute(
+    if failure.counted is not None:
+        failures, locked = failure.counted.failures, failure.counted.locked_the_account
+    else:  # the password was right, the provider not approved: counted only now
+        failures = session.scalar(
             update(Account)
             .where(Account.id == failure.account_id)
-            .values(locked_until=now + policy.LOCK_TIME)
+            .values(failed_attempts=Account.failed_attempts + 1)
+            .returning(Account.failed_attempts)
         )
+        locked = bool(failures) and failures % policy.MAX_FAILURES == 0
+        if locked:
+            session.execute(
+                update(Account)
+                .where(Account.id == failure.account_id)
+                .values(locked_until=now + policy.LOCK_TIME)
+            )
+    if locked:
         access_log.record(
             session,
             "account_locked",

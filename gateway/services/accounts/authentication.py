@@ -10,10 +10,16 @@ from sqlalchemy.orm import Session
 
 from gateway.services.accounts import access_log, policy
 from gateway.services.accounts.access_log import Origin
+from gateway.services.accounts.attempts import REFUSED, VERIFIED_BEFORE, Attempt, begin_attempt
 from gateway.services.accounts.sessions import CurrentUser, current_user, open_session
 from gateway.services.documents import normalize
 from gateway.services.mail import Mailer
-from gateway.services.passwords import md5_hex, upgraded_hash, verify_md5_credential
+from gateway.services.passwords import (
+    is_recently_verified,
+    md5_hex,
+    upgraded_hash,
+    verify_md5_credential,
+)
 from storage.db import Database
 from storage.models import Account
 
@@ -64,20 +70,24 @@ def login(
 ) -> LoggedIn:
     with db.reading() as session:
         account = find_account(session, typed_login)
-    usable = (
-        account is not None and account.active and not policy.is_locked(account.locked_until, now)
-    )
-    # One argon2 verification whatever the case, so timing tells nothing about the login.
     typed = md5_hex(password or "")
-    ok = verify_md5_credential(account.password_hash if usable else None, typed)
+    attempt = REFUSED
+    if account is not None and account.active and not policy.is_locked(account.locked_until, now):
+        attempt = (
+            VERIFIED_BEFORE
+            if is_recently_verified(account.password_hash, typed)
+            else begin_attempt(db, account.id, now)  # counted before argon2 runs
+        )
+    # One argon2 verification whatever the case, so timing tells nothing about the login.
+    ok = verify_md5_credential(account.password_hash if attempt.allowed else None, typed)
     with db.transaction() as session:
         if ok:
             return _succeed(
                 session, account, now, origin, upgraded_hash(account.password_hash, typed)
             )
         locked_now = None
-        if usable:
-            locked_now = count_failure(session, account, now, origin)
+        if attempt.allowed:
+            locked_now = failure_counted(session, account, attempt, now, origin)
         else:
             event = (
                 "login_refused_locked"
@@ -138,12 +148,24 @@ def count_failure(
         .values(failed_attempts=Account.failed_attempts + 1)
         .returning(Account.failed_attempts)
     )
+    if failures % policy.MAX_FAILURES == 0:  # every 5th failure in a row locks again
+        session.execute(
+            update(Account)
+            .where(Account.id == account.id)
+            .values(locked_until=now + policy.LOCK_TIME)
+        )
+    return failure_counted(session, account, Attempt(True, failures), now, origin)
+
+
+def failure_counted(
+    session: Session, account: Account, attempt: Attempt, now: datetime, origin: Origin
+) -> Account | None:
+    """The access log of a wrong password already counted (attempts.begin_attempt), and of the
+    lock it took. Returns the account when this failure locked it, else None."""
     access_log.record(session, "login_failed", now, origin, account_id=account.id)
-    if failures % policy.MAX_FAILURES:  # every 5th failure in a row locks again
+    if not attempt.locked_the_account:
         return None
-    session.execute(
-        update(Account).where(Account.id == account.id).values(locked_until=now + policy.LOCK_TIME)
-    )
+    failures = attempt.failures
     access_log.record(
         session,
         "account_locked",

@@ -13,10 +13,12 @@ from sqlalchemy import select, update
 
 from gateway.services.accounts import access_log, policy
 from gateway.services.accounts.access_log import Origin
+from gateway.services.accounts.attempts import REFUSED, VERIFIED_BEFORE, Attempt, begin_attempt
 from gateway.services.accounts.authentication import canonical_login
 from gateway.services.backoffice.errors import BackOfficeError, ErrorKind
 from gateway.services.passwords import (
     hash_password,
+    is_recently_verified,
     md5_hex,
     upgraded_hash,
     verify_md5_credential,
@@ -89,7 +91,7 @@ def authenticate_staff(
     not (a script makes many calls), beyond the account's last login.
 
     The row is not locked while argon2 runs (that would serialise a script's parallel calls);
-    the failure counter is moved with single UPDATE statements instead.
+    the attempt is counted before it instead (accounts.attempts).
     """
     now = now or datetime.now(UTC)
     login = canonical_login(login)  # as add_staff stored it
@@ -99,11 +101,15 @@ def authenticate_staff(
             account = session.scalar(
                 select(Account).where(Account.login == login, Account.kind == STAFF)
             )
-    usable = (
-        account is not None and account.active and not policy.is_locked(account.locked_until, now)
-    )
-    stored = account.password_hash if usable else None
     typed = md5_hex(password or "")
+    attempt = REFUSED
+    if account is not None and account.active and not policy.is_locked(account.locked_until, now):
+        attempt = (
+            VERIFIED_BEFORE
+            if is_recently_verified(account.password_hash, typed)
+            else begin_attempt(db, account.id, now)  # counted before argon2 runs
+        )
+    stored = account.password_hash if attempt.allowed else None
     ok = verify_md5_credential(stored, typed)
     if account is None:
         raise BackOfficeError(BAD_LOGIN, ErrorKind.AUTHENTICATION)  # the login may be a password
@@ -114,15 +120,15 @@ def authenticate_staff(
     if not account.active:
         raise refused
     new_hash = upgraded_hash(stored, typed) if ok else None
-    if ok and (new_hash is not None or _needs_update(account, now)):
-        values = policy.after_login(now, new_hash)
+    if ok and (new_hash is not None or attempt.failures or _needs_update(account, now)):
+        values = policy.after_login(now, new_hash)  # the attempt's count and lock undone
         with db.transaction() as session:
             session.execute(update(Account).where(Account.id == account.id).values(**values))
     elif not ok:
         origin = Origin(remote_addr, USER_AGENT)
         with db.transaction() as session:
-            if usable:
-                _count_failure(session, account.id, now, origin)
+            if attempt.allowed:
+                _failure_counted(session, account.id, attempt, now, origin)
             else:
                 access_log.record(session, REFUSED_LOCKED, now, origin, account_id=account.id)
     if not ok:
@@ -142,21 +148,16 @@ def _needs_update(account: Account, now: datetime) -> bool:
     )
 
 
-def _count_failure(session, account_id: int, now: datetime, origin: Origin) -> None:
-    """One more wrong password; every 5th in a row locks the account, as in the portal: the lock
-    does not reset the run, only a success ends it."""
-    failures = session.scalar(
-        update(Account)
-        .where(Account.id == account_id)
-        .values(failed_attempts=Account.failed_attempts + 1)
-        .returning(Account.failed_attempts)
-    )
+def _failure_counted(
+    session, account_id: int, attempt: Attempt, now: datetime, origin: Origin
+) -> None:
+    """The access log of a wrong password already counted, and of the lock it took: every 5th
+    in a row locks the account, as in the portal; the lock does not reset the run, only a
+    success ends it."""
     access_log.record(session, FAILED, now, origin, account_id=account_id)
-    if failures % MAX_FAILURES:
+    if not attempt.locked_the_account:
         return
-    session.execute(
-        update(Account).where(Account.id == account_id).values(locked_until=now + LOCK_TIME)
-    )
+    failures = attempt.failures
     access_log.record(
         session,
         "account_locked",
