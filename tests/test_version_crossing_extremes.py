@@ -845,3 +845,14 @@ def test_gateway_4_02_00_wsdl_client_on_every_service(client, gw, server_url, se
     answer = read_answer(wire.status_code, wire.headers["Content-Type"], wire.content, V402)
     assert not answer.is_fault, answer.faultstring
     assert padrao_of(answer) == padrao
+
+
+def test_a_lot_posted_under_a_version_not_published_here_is_read_by_its_padrao(only_4_03_00):
+    """README: the URL's version only picks the WSDL. A provider still configured with the URL
+    of an old or retired version gets a TISS answer by its message's Padrao, not an HTTP 404."""
+    gw, client = only_4_03_00
+    current = send(client, lot_element(padrao=V403), endpoint="4.01.00")
+    assert current.protocol and padrao_of(current) == V403
+    retired = send(client, lot_element(numero="LVOLD", padrao=V402), endpoint="4.02.00")
+    assert (retired.code, retired.tiss_fault) == ("5028", "VersaoInvalida")
+    assert lot_count(gw) == 1
