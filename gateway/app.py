@@ -169,8 +169,10 @@ class Observed:
             return self.app(environ, start)
         finally:
             elapsed = time.perf_counter() - started
-            self._observe(environ, status[0] if status else "500", elapsed)
-            unbind_request_id(token)
+            try:
+                self._observe(environ, status[0] if status else "500", elapsed)
+            finally:
+                unbind_request_id(token)  # a later request of this thread must not inherit it
 
     def _observe(self, environ, status: str, elapsed: float) -> None:
         path = environ.get("PATH_INFO", "")
@@ -189,7 +191,7 @@ class Observed:
                 "status": int(status.split(" ", 1)[0]),
                 "duration_ms": round(elapsed * 1000, 2),
                 "remote_addr": environ.get("REMOTE_ADDR"),
-                "request_bytes": int(environ.get("CONTENT_LENGTH") or 0),
+                "request_bytes": request_body.content_length(environ) or 0,
             },
         )
 

@@ -624,3 +624,19 @@ def test_metrics_refuse_anything_but_the_token(guarded, authorization):
 def test_metrics_without_a_token_configured_are_open(client):
     assert client.get("/metrics").status_code == 200
     assert client.get("/metrics", headers={"Authorization": "Bearer anything"}).status_code == 200
+
+
+def test_a_content_length_that_is_not_a_number_leaves_no_request_id_behind(client):
+    """gunicorn and nginx refuse such a header first; behind another server the access line
+    must still be written and the request id unbound, or this thread's next log lines would
+    carry it."""
+    from gateway.logs import current_request_id
+
+    before = current_request_id()
+    answer = client.get(
+        "/healthz",
+        headers={"X-Request-Id": "not-a-number-length"},
+        environ_overrides={"CONTENT_LENGTH": "abc"},
+    )
+    assert answer.status_code == 200
+    assert current_request_id() == before
