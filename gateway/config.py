@@ -1,6 +1,7 @@
 """Configuration from environment variables (documented in the README)."""
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +59,22 @@ def _portal_from_env() -> "PortalSettings":
     from gateway.config_portal import PortalSettings
 
     return PortalSettings.from_env()
+
+
+# RFC 6750's b64token: what a client can send after "Bearer " in an HTTP header.
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def _metrics_token() -> str | None:
+    token = os.environ.get("TISS_METRICS_TOKEN") or None
+    if token is not None and not _BEARER_TOKEN.fullmatch(token):
+        # A space, an accent or a quote could never arrive intact in the header: /metrics would
+        # refuse every scrape.
+        raise ConfigError(
+            "TISS_METRICS_TOKEN must be letters, digits and - . _ ~ + / (then = for padding), "
+            "as a bearer token in an HTTP header can carry"
+        )
+    return token
 
 
 def _log_format() -> str | None:
@@ -144,5 +161,5 @@ class Settings:
             sign_key_file=_path("TISS_SIGN_KEY_FILE"),
             sign_cert_file=_path("TISS_SIGN_CERT_FILE"),
             log_format=_log_format(),
-            metrics_token=os.environ.get("TISS_METRICS_TOKEN") or None,
+            metrics_token=_metrics_token(),
         )

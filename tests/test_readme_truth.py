@@ -420,6 +420,18 @@ def test_accepted_versions_needs_at_least_one_as_the_readme_says(clean_env):
         Settings.from_env()
 
 
+@pytest.mark.parametrize("token", ["com espaço", "tôken", 'aspas"', "=abc", "a,b"])
+def test_a_metrics_token_no_bearer_header_can_carry_is_refused(clean_env, token):
+    """README: the token is what follows "Bearer " (RFC 6750's b64token). One with a space, an
+    accent or a quote could never match the header a scraper sends: /metrics would be closed."""
+    assert "b64token" in CONFIG.rows[documented_row("TISS_METRICS_TOKEN")]["Meaning"]
+    clean_env.setenv("TISS_METRICS_TOKEN", token)
+    with pytest.raises(ConfigError, match="TISS_METRICS_TOKEN"):
+        Settings.from_env()
+    clean_env.setenv("TISS_METRICS_TOKEN", "Abc-123._~+/x==")
+    assert Settings.from_env().metrics_token == "Abc-123._~+/x=="
+
+
 def documented_row(name: str) -> int:
     return next(i for i, row in enumerate(CONFIG.rows) if name in spans(row["Variable"]))
 
