@@ -101,6 +101,10 @@ def add_provider(
         )
         if clash is not None or session.scalar(select(Account).where(Account.login == doc)):
             raise AdminError("já existe prestador com esse documento ou código")
+        if cpf and session.scalar(select(Account.id).where(Account.cpf == doc)):
+            # Item 41, one user per CPF: the web service would take the Secretária/o's CPF login
+            # for this provider's.
+            raise AdminError(f"o CPF {doc} já é de uma conta de Secretária/o: um usuário por CPF")
         provider = Provider(
             person_kind="PJ" if cnpj else "PF",
             cnpj=doc if cnpj else None,

@@ -95,6 +95,8 @@ class Principal:
 
     account_id: int
     provider_id: int
+    # The portal login: archived as who sent, whatever loginPrestador the file itself carries.
+    login: str | None = None
 
 
 class Rejected(Exception):
@@ -156,11 +158,13 @@ def check_message(
         # The portal knows who sends before reading the file: a file refused by an early check
         # is still archived as that provider's, so it shows in its "Consultar Arquivos".
         facts.provider_id = principal.provider_id
+        facts.login = principal.login
     _check_root(spec, message)
     _check_version(gw, message, facts)
     _check_schema(message if schema_view is None else schema_view(message), facts)
     header = facts.header = read_header(message)
-    facts.login = header.login
+    if principal is None or principal.login is None:
+        facts.login = header.login
     if header.tipo_transacao != spec.tipo_transacao:
         raise Rejected(
             FaultKind.SCHEMA_INVALIDO,

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from gateway.services.accounts.authentication import canonical_login
 from storage.db import core
 from storage.models import Account, Provider
 
@@ -84,7 +85,9 @@ _DELEGATE_BY_CPF = _account_by(_ACCOUNTS.c.cpf).where(_ACCOUNTS.c.kind == DELEGA
 
 
 def find_ws_account(session: Session, login: str) -> WsAccount | None:
-    """The provider or delegate account whose login (or, for a delegate, CPF) is `login`."""
+    """The provider or delegate account whose login (or, for a delegate, CPF) is `login`; an
+    e-mail login in any case, as the portal takes it."""
+    login = canonical_login(login)
     connection = core(session)
     row = connection.execute(_BY_LOGIN, {"login": login}).first()
     if row is None:

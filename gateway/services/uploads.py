@@ -84,7 +84,7 @@ def _inbound(
 
 def _unreadable(gw: Gateway, inbound: Inbound, principal: Principal, reason: str) -> UploadResult:
     """A file that never reached the use case: archived as refused (5002), for its provider."""
-    known = Facts(provider_id=principal.provider_id)
+    known = Facts(provider_id=principal.provider_id, login=principal.login)
     answer = reject_unreadable(gw, LOTE_GUIAS_FILE, inbound, reason, known)
     return UploadResult(answer, (answer.fault_string,))
 

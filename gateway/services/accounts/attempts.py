@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 
 from gateway.services.accounts import policy
+from gateway.services.passwords import is_recently_verified
 from storage.db import Database
 from storage.models import Account
 
@@ -47,6 +48,18 @@ REFUSED = Attempt(False)
 # The credential was verified a moment ago (passwords.is_recently_verified): argon2 will not
 # run, so there is nothing to count.
 VERIFIED_BEFORE = Attempt(True)
+
+
+def attempt_on(
+    db: Database, account: Account | None, md5_of_password: str, now: datetime
+) -> Attempt:
+    """The attempt of a portal or back-office login: REFUSED for an unknown, inactive or locked
+    account; VERIFIED_BEFORE for a credential verified a moment ago; else counted first."""
+    if account is None or not account.active or policy.is_locked(account.locked_until, now):
+        return REFUSED
+    if is_recently_verified(account.password_hash, md5_of_password):
+        return VERIFIED_BEFORE
+    return begin_attempt(db, account.id, now)
 
 
 def begin_attempt(db: Database, account_id: int, now: datetime) -> Attempt:

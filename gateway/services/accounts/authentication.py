@@ -10,12 +10,11 @@ from sqlalchemy.orm import Session
 
 from gateway.services.accounts import access_log, policy
 from gateway.services.accounts.access_log import Origin
-from gateway.services.accounts.attempts import REFUSED, VERIFIED_BEFORE, Attempt, begin_attempt
+from gateway.services.accounts.attempts import Attempt, attempt_on
 from gateway.services.accounts.sessions import CurrentUser, current_user, open_session
 from gateway.services.documents import normalize
 from gateway.services.mail import Mailer
 from gateway.services.passwords import (
-    is_recently_verified,
     md5_hex,
     upgraded_hash,
     verify_md5_credential,
@@ -71,13 +70,7 @@ def login(
     with db.reading() as session:
         account = find_account(session, typed_login)
     typed = md5_hex(password or "")
-    attempt = REFUSED
-    if account is not None and account.active and not policy.is_locked(account.locked_until, now):
-        attempt = (
-            VERIFIED_BEFORE
-            if is_recently_verified(account.password_hash, typed)
-            else begin_attempt(db, account.id, now)  # counted before argon2 runs
-        )
+    attempt = attempt_on(db, account, typed, now)  # counted before argon2 runs
     # One argon2 verification whatever the case, so timing tells nothing about the login.
     ok = verify_md5_credential(account.password_hash if attempt.allowed else None, typed)
     with db.transaction() as session:

@@ -17,6 +17,12 @@ from storage.models import Account
 DELEGATE = "delegate"
 
 
+CPF_IS_A_PROVIDERS_LOGIN = (
+    "Este CPF já é o login de um prestador pessoa física: um usuário por CPF. Entre com ele."
+)
+CPF_IS_A_DELEGATES = "Este CPF já é de uma conta de Secretária/o: um usuário por CPF."
+
+
 def read_account_fields(fields: Fields) -> tuple[str | None, str | None, str]:
     """Name, e-mail (typed twice) and the password (typed twice) of a new account."""
     name = fields.text("name", max_len=200)
@@ -50,6 +56,13 @@ def new_account(
         raise InvalidInput(
             {login_field: "Já existe uma conta com este login. Use “Já tenho conta”."}
         )
+    # Item 41, one user per CPF: a pessoa física provider's login is its CPF, and a Secretária/o
+    # logs in to the web service with hers. Both on one CPF, the web service would find the
+    # provider's account for the Secretária/o and count her password against it.
+    if cpf is not None and session.scalar(select(Account.id).where(Account.login == cpf)):
+        raise InvalidInput({"cpf": CPF_IS_A_PROVIDERS_LOGIN})
+    if session.scalar(select(Account.id).where(Account.cpf == login, Account.kind == DELEGATE)):
+        raise InvalidInput({login_field: CPF_IS_A_DELEGATES})
     account = Account(
         login=login,
         kind=kind,

@@ -13,12 +13,11 @@ from sqlalchemy import select, update
 
 from gateway.services.accounts import access_log, policy
 from gateway.services.accounts.access_log import Origin
-from gateway.services.accounts.attempts import REFUSED, VERIFIED_BEFORE, Attempt, begin_attempt
+from gateway.services.accounts.attempts import Attempt, attempt_on
 from gateway.services.accounts.authentication import canonical_login
 from gateway.services.backoffice.errors import BackOfficeError, ErrorKind
 from gateway.services.passwords import (
     hash_password,
-    is_recently_verified,
     md5_hex,
     upgraded_hash,
     verify_md5_credential,
@@ -102,13 +101,7 @@ def authenticate_staff(
                 select(Account).where(Account.login == login, Account.kind == STAFF)
             )
     typed = md5_hex(password or "")
-    attempt = REFUSED
-    if account is not None and account.active and not policy.is_locked(account.locked_until, now):
-        attempt = (
-            VERIFIED_BEFORE
-            if is_recently_verified(account.password_hash, typed)
-            else begin_attempt(db, account.id, now)  # counted before argon2 runs
-        )
+    attempt = attempt_on(db, account, typed, now)  # counted before argon2 runs
     stored = account.password_hash if attempt.allowed else None
     ok = verify_md5_credential(stored, typed)
     if account is None:

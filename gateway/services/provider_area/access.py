@@ -64,6 +64,7 @@ class Acting:
     provider_code: str
     roles: frozenset[str]
     own: bool  # the provider's own account (not a delegate)
+    account_login: str = ""  # who acts: archived as the sender of what the area sends
 
     def may(self, feature: str) -> bool:
         return bool(self.roles & FEATURE_ROLES[feature])
@@ -74,7 +75,9 @@ class Acting:
 
     @property
     def principal(self) -> Principal:
-        return Principal(account_id=self.account_id, provider_id=self.provider_id)
+        return Principal(
+            account_id=self.account_id, provider_id=self.provider_id, login=self.account_login
+        )
 
 
 def acting_choices(db: Database, account_id: int, now: datetime) -> tuple[Acting, ...]:
@@ -86,7 +89,7 @@ def acting_choices(db: Database, account_id: int, now: datetime) -> tuple[Acting
         found: list[Acting] = []
         own = account.provider
         if account.kind == "provider" and own is not None and own.status == "approved":
-            found.append(_acting(account.id, own, ALL_ROLES, own=True))
+            found.append(_acting(account, own, ALL_ROLES, own=True))
         if account.kind == "delegate":
             rows = session.execute(
                 select(Delegation, Provider)
@@ -101,24 +104,28 @@ def acting_choices(db: Database, account_id: int, now: datetime) -> tuple[Acting
             for delegation, provider in rows:
                 if effective_status(delegation, now) == "active":
                     roles = frozenset(roles_of(delegation)) & ALL_ROLES
-                    found.append(_acting(account.id, provider, roles, own=False))
+                    found.append(_acting(account, provider, roles, own=False))
         return tuple(found)
 
 
-def _acting(account_id: int, provider: Provider, roles: frozenset[str], *, own: bool) -> Acting:
+def _acting(account: Account, provider: Provider, roles: frozenset[str], *, own: bool) -> Acting:
     return Acting(
-        account_id=account_id,
+        account_id=account.id,
         provider_id=provider.id,
         provider_name=provider.name,
         provider_code=provider.codigo_na_operadora,
         roles=roles,
         own=own,
+        account_login=account.login,
     )
 
 
 def pick(choices: tuple[Acting, ...], wanted: int | None) -> Acting | None:
-    """The provider chosen earlier when it is still allowed, else the only one there is."""
+    """The provider chosen earlier when it is still allowed; with none chosen yet, the only one
+    there is. A choice no longer allowed (its delegation just ended) is not replaced by the one
+    left: a page opened for A would act for B, and a file meant for A be B's; the person
+    chooses again."""
     for choice in choices:
         if choice.provider_id == wanted:
             return choice
-    return choices[0] if len(choices) == 1 else None
+    return choices[0] if wanted is None and len(choices) == 1 else None
