@@ -19,9 +19,11 @@ XML = "text/xml; charset=utf-8"
 
 def create_web_app(gw: Gateway) -> Flask:
     app = Flask("gateway")
-    # The whole request body: an uploaded file of exactly the message limit comes with the form's
+    # The whole request body: a file of exactly its limit (a TISS file: the message limit; a
+    # credentialing document: the upload limit, which may be the larger) comes with the form's
     # boundaries and CSRF token around it, and the views check the file's own size.
-    app.config["MAX_CONTENT_LENGTH"] = gw.settings.max_message_bytes + 64 * 1024
+    largest_file = max(gw.settings.max_message_bytes, gw.settings.portal.max_upload_bytes)
+    app.config["MAX_CONTENT_LENGTH"] = largest_file + 64 * 1024
 
     def base_url() -> str:
         return gw.settings.public_url or request.host_url.rstrip("/")

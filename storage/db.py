@@ -20,6 +20,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "before_cursor_execute", _sqlite_for_update)
         return engine
     engine = create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True)
     event.listen(engine.pool, "checkin", _checked_in)
@@ -52,6 +53,20 @@ def _ping_if_idle(dialect):
             raise InvalidatePoolError(f"ping failed: {exc}") from exc
 
     return checkout
+
+
+def _sqlite_for_update(conn, cursor, _statement, _parameters, context, _executemany) -> None:
+    """SELECT ... FOR UPDATE on SQLite, which has no row locks and which SQLAlchemy compiles to a
+    plain SELECT: the database's write lock is taken (BEGIN IMMEDIATE) before the row is read,
+    so two requests cannot both read a state and both change it (a request sent for analysis
+    twice, two analysts deciding at once). pysqlite begins a transaction only at the first
+    write; one already begun holds the write lock, so nothing is needed then."""
+    statement = getattr(context.compiled, "statement", None) if context is not None else None
+    if getattr(statement, "_for_update_arg", None) is None:
+        return
+    dbapi_conn = conn.connection.dbapi_connection
+    if not dbapi_conn.in_transaction:
+        cursor.execute("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from gateway.forms import CONTROL_MESSAGE, has_invisible_characters
 from gateway.services.credentialing import catalog, records
@@ -155,6 +156,9 @@ def decide(
     return target
 
 
+CODE_TAKEN = "Já existe prestador com este código ou com este CPF/CNPJ."
+
+
 def _credential(session, row: CredentialingRequest, code: str | None, now: datetime) -> str:
     """Creates the provider; returns its code as stored (trimmed, in capitals)."""
     code = (code or "").strip().upper()
@@ -171,7 +175,7 @@ def _credential(session, row: CredentialingRequest, code: str | None, now: datet
         )
     )
     if clash is not None:
-        raise invalid("code", "Já existe prestador com este código ou com este CPF/CNPJ.")
+        raise invalid("code", CODE_TAKEN)
     cnes = next((a.cnes for a in row.addresses if a.cnes), "9999999")
     provider = Provider(
         person_kind=row.person_kind,
@@ -183,8 +187,14 @@ def _credential(session, row: CredentialingRequest, code: str | None, now: datet
         status="approved",
         created_at=now,
     )
-    session.add(provider)
-    session.flush()
+    try:
+        # Another analyst may be approving another candidate with the same code right now: the
+        # check above cannot see an insert not yet committed, the unique index can.
+        with session.begin_nested():
+            session.add(provider)
+            session.flush()
+    except IntegrityError:
+        raise invalid("code", CODE_TAKEN) from None
     row.provider_id = provider.id
     # The candidate's account becomes the provider's: same login, same password, now also
     # accepted in loginSenhaPrestador.

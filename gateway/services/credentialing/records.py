@@ -73,8 +73,16 @@ def require_pre(row: CredentialingRequest) -> None:
 
 
 def require_final(row: CredentialingRequest) -> None:
-    if not editing_final(row):
-        raise NotAllowed("Esta etapa só fica disponível após a aprovação do pré-cadastro.")
+    if editing_final(row):
+        return
+    if row.status in ("approved", "rejected"):
+        raise NotAllowed("A solicitação de credenciamento já foi concluída: não pode mais mudar.")
+    if row.status == "final_review":
+        raise NotAllowed(
+            "A solicitação está em análise final pela operadora: aguarde o resultado ou um "
+            "pedido de complementação para alterar documentos e dados."
+        )
+    raise NotAllowed("Esta etapa só fica disponível após a aprovação do pré-cadastro.")
 
 
 def record(
