@@ -1,12 +1,12 @@
 """A password attempt is counted before its password is verified.
 
-argon2 takes a good part of a second. Were the lock read before it and the failure counted after
-it, every guess in flight at once, on every worker of every host, would be verified: ten guesses
-sent together where the lock allows five (Segurança e Privacidade item 69). So an attempt counts
-as a failure first, in a transaction of its own that commits at once (every worker and host sees
-it), and the attempt that reaches the 5th failure in a row locks the account there and then,
-before it is verified; an attempt after it finds the account locked and its password is not
-verified. A success then clears the count and the lock (policy.after_login), as it always did.
+argon2 takes a noticeable fraction of a second. Were the lock read before it and the failure
+counted after it, every guess in flight at once, on every worker of every host, would be
+verified: ten guesses sent together where the lock allows five (Segurança e Privacidade item
+69). So an attempt counts as a failure first, in a transaction of its own that commits at once
+(every worker and host sees it), and the attempt that reaches the 5th failure in a row locks the
+account there and then, before it is verified; an attempt after it finds the account locked and
+its password is not verified. A success then clears the count and the lock, as it always did.
 
 The lock a 5th attempt takes before its verification may be undone by its success: a script's
 parallel calls with the right password, all missing the remembered-credential cache together,
