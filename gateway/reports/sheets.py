@@ -4,7 +4,7 @@ to the protocol's totals."""
 
 import io
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from openpyxl import Workbook
@@ -96,7 +96,10 @@ def _table(
 
 def _bytes(book: Workbook, generated_at: datetime) -> bytes:
     book.properties.creator = "tiss-gateway · Portal do Prestador"
-    book.properties.created = generated_at.replace(tzinfo=None)
+    # openpyxl writes this naive value with a Z: it must be the UTC instant, not Brasília's
+    # clock (Excel would show the file made three hours before it was).
+    created = generated_at.astimezone(UTC) if generated_at.tzinfo else generated_at
+    book.properties.created = created.replace(tzinfo=None)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

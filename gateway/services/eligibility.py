@@ -1,6 +1,7 @@
 """Use case: answer an eligibility check (tissVerificaElegibilidade) from the beneficiary
 registry."""
 
+from dataclasses import replace
 from datetime import date
 
 from lxml import etree
@@ -11,7 +12,14 @@ from gateway.services.beneficiaries import card_holder
 from gateway.services.gateway import Gateway
 from gateway.services.inbound import Inbound, Principal, ServiceSpec
 from gateway.services.pipeline import Exchange, run_service
-from gateway.tiss.eligibility import CARD_INVALID, Eligibility, decide, resposta_elegibilidade
+from gateway.tiss.eligibility import (
+    BEFORE_JOINING,
+    BEFORE_JOINING_UNTIL_4_03,
+    CARD_INVALID,
+    Eligibility,
+    decide,
+    resposta_elegibilidade,
+)
 from gateway.tiss.requests import eligibility_request
 
 VERIFICA_ELEGIBILIDADE = ServiceSpec(
@@ -40,7 +48,7 @@ def check_card(session: Session, today: date, numero_carteira: str) -> Eligibili
         numero_carteira=numero_carteira.strip(),
         nome=row.name,
         validade_carteira=row.card_valid_until,
-        reasons=decide(today, row.status, row.left_on, row.card_valid_until),
+        reasons=decide(today, row.status, row.joined_on, row.left_on, row.card_valid_until),
     )
 
 
@@ -55,6 +63,10 @@ def _handle(ex: Exchange) -> Answer:
     ex.require_own(request.prestador)
     today = ex.gw.local(ex.received_at).date()
     result = check_card(ex.session, today, request.numero_carteira)
+    if result is not None and BEFORE_JOINING in result.reasons:
+        in_version = ex.glosa_code(BEFORE_JOINING, BEFORE_JOINING_UNTIL_4_03)
+        reasons = tuple(in_version if c == BEFORE_JOINING else c for c in result.reasons)
+        result = replace(result, reasons=reasons)
     codes = [CARD_INVALID] if result is None else list(result.reasons)
     return ex.reply(
         lambda header: resposta_elegibilidade(header, ex.gw.registro_ans(), result), codes=codes

@@ -12,6 +12,9 @@ CARD_INVALID = "1001"
 AFTER_TERMINATION = "1006"
 SUSPENDED = "1016"
 CARD_EXPIRED = "1017"
+# Before the joining date: 3308 in 4.03.00's table 38; 4.02.00's has 1005 for the same.
+BEFORE_JOINING = "3308"
+BEFORE_JOINING_UNTIL_4_03 = "1005"
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,14 @@ def resposta_elegibilidade(
 def decide(
     today: date,
     status: str,
+    joined_on: date | None,
     left_on: date | None,
     card_valid_until: date | None,
 ) -> tuple[str, ...]:
     """The table-38 reasons a known beneficiary cannot be attended today (none: eligible)."""
     reasons = []
+    if joined_on is not None and joined_on > today:  # loaded ahead of the plan's start
+        reasons.append(BEFORE_JOINING)
     # A leaving date decides: a cancellation recorded ahead of it (effective at the month's end,
     # say) leaves the beneficiary covered until then. Without one, "cancelado" means gone now.
     terminated = left_on < today if left_on is not None else status == "cancelado"
