@@ -44,7 +44,8 @@ RELATIONSHIPS = "/portal/conta/relacionamentos"
 OTHER_CANDIDATE_CNPJ = "53614383844565"
 NOT_FOUND_TEXT = "A página ou o registro procurado não existe."
 PRE_LOCKED = "Os dados do prestador não podem ser alterados nesta etapa."
-FINAL_LOCKED = "Esta etapa só fica disponível após a aprovação do pré-cadastro."
+# In final review the final part was sent: the refusal says where the request is.
+FINAL_LOCKED = "A solicitação está em análise final pela operadora"
 # A provider registered by its CPF (a physician working alone), as `provider add --cpf` does.
 DOCTOR_CPF = "39053344705"
 DOCTOR_PASSWORD = "Senha@C789"
@@ -359,9 +360,14 @@ def test_login_never_sends_to_another_site(client, target):
 
 
 def test_an_upload_larger_than_the_gateway_accepts_gets_a_portuguese_page(gw):
-    small = Gateway(
-        settings=replace(gw.settings, max_message_bytes=64 * 1024), db=gw.db, schemas=gw.schemas
+    # Both limits low: past every file the portal takes (a TISS file or a document), the body is
+    # cut before any view reads it.
+    limits = replace(
+        gw.settings,
+        max_message_bytes=64 * 1024,
+        portal=replace(gw.settings.portal, max_upload_bytes=64 * 1024),
     )
+    small = Gateway(settings=limits, db=gw.db, schemas=gw.schemas)
     client = Client(build_app(small))
     ps.login(client, PROVIDER_A.cnpj, PROVIDER_A.password)
     response = pa.upload(client, pa.lot_file(PROVIDER_A, "BIG") + b" " * (128 * 1024))
