@@ -11,8 +11,12 @@ from collections.abc import Mapping
 from datetime import date
 
 _NOT_A_DIGIT = re.compile(r"[^0-9]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Control characters, and the format characters that print as nothing (soft hyphen, zero-width
+# spaces and joiners, direction marks and overrides, BOM): "C\u00ad0001" looks like "C0001"
+# on every page and print, yet is another guide number to every comparison.
+_INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
+_CONTROL_BUT_LINES = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
 # What a field says when it holds one of them.
 CONTROL_MESSAGE = "remova os caracteres invisíveis (de controle) do texto"
 _BRAZILIAN_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")

@@ -22,7 +22,7 @@ from gateway.services.provider_area.paging import PAGE_SIZE, Page, offset
 from gateway.services.uploads import UploadResult, upload_lot_file
 from gateway.services.validation import InvalidInput
 from gateway.tiss.header import CNPJ, CODIGO_PRESTADOR, CPF, Party
-from gateway.tiss.lote import MAX_GUIDES_PER_LOT
+from gateway.tiss.lote import MAX_GUIDES_PER_LOT, total_fits
 from gateway.tiss.typed_guides import (
     ConsultaGuide,
     GuideInvalid,
@@ -37,8 +37,17 @@ from storage.typed_models import TypedGuide, TypedProtocol
 
 OPEN = "open"
 FINISHED = "finished"
+# Between "Enviar" and its answer: not reopened meanwhile (another tab would change guides the
+# lot being sent no longer matches); "Enviar" again is safe (the same lot, the same protocol).
+SENDING = "sending"
 SENT = "sent"
-STATUS_LABELS = {OPEN: "Em digitação", FINISHED: "Digitação finalizada", SENT: "Enviado"}
+STATUS_LABELS = {
+    OPEN: "Em digitação",
+    FINISHED: "Digitação finalizada",
+    SENDING: "Enviando",
+    SENT: "Enviado",
+}
+
 SUPPORTED = {"guiaConsulta": "Guia de Consulta"}
 
 
@@ -230,6 +239,16 @@ def save_guide(
             raise InvalidInput(exc.errors) from None
         holder = session.scalar(card_holder(guide.numero_carteira))
         nome = holder.name if holder is not None else None
+        # valorTotalProtocolo is st_decimal10-2: a lot whose guides sum past 10 digits cannot
+        # be stated, and would be refused when sent.
+        others = sum((g.valor for g in row.guides if g.id != guide_id), Decimal("0"))
+        if not total_fits(others + guide.valor_procedimento):
+            raise InvalidInput(
+                {
+                    "valor_procedimento": "com esta guia o total do protocolo passaria de 10 "
+                    "dígitos, o maior que um lote pode declarar: envie-a em outro protocolo"
+                }
+            )
         target = _target(row, guide, guide_id, now, principal.account_id)
         target.numero_guia_prestador = guide.numero_guia_prestador
         target.numero_carteira = guide.numero_carteira
@@ -301,6 +320,10 @@ def finish(db: Database, provider_id: int, typed_id: int, now: datetime) -> None
 def reopen(db: Database, provider_id: int, typed_id: int, now: datetime) -> None:
     with db.transaction() as session:
         row = _own(session, provider_id, typed_id, lock=True)
+        if row.status == SENDING:
+            raise InvalidInput(
+                {"status": "O protocolo está sendo enviado: aguarde o resultado do envio."}
+            )
         if row.status != FINISHED:
             raise InvalidInput({"status": "Só um protocolo finalizado e não enviado é reaberto."})
         row.status, row.finished_at, row.updated_at = OPEN, None, now
@@ -317,15 +340,24 @@ def send(
     """Write the finished protocol as a mensagemTISS lot file and run it through the upload use
     case (every tissLoteGuias check). Accepted: the protocol is marked sent with its number.
     Sending again after a failure is safe: the same lot gets the same protocol."""
-    data, numero_lote = _lot_file(gw, principal.provider_id, typed_id)
-    result = upload_lot_file(
-        gw,
-        data,
-        principal,
-        remote_addr=remote_addr,
-        request_id=request_id,
-        file_name=f"digitacao-{numero_lote}.xml",
-    )
+    with gw.db.transaction() as session:
+        row = _own(session, principal.provider_id, typed_id, lock=True)
+        _sendable(row)
+        row.status = SENDING
+    try:
+        data, numero_lote = _lot_file(gw, principal.provider_id, typed_id)
+        result = upload_lot_file(
+            gw,
+            data,
+            principal,
+            remote_addr=remote_addr,
+            request_id=request_id,
+            file_name=f"digitacao-{numero_lote}.xml",
+        )
+    except BaseException:
+        # Nothing was received: the protocol is finished again, to be reopened or sent again.
+        _set_status(gw.db, principal.provider_id, typed_id, FINISHED)
+        raise
     now = gw.utcnow()
     with gw.db.transaction() as session:
         row = _own(session, principal.provider_id, typed_id, lock=True)
@@ -333,7 +365,23 @@ def send(
         row.updated_at = now
         if result.accepted:
             row.status, row.sent_at, row.protocol_numero = SENT, now, result.protocol
+        else:  # refused: reopened to correct, or sent again
+            row.status = FINISHED
     return result
+
+
+def _set_status(db: Database, provider_id: int, typed_id: int, status: str) -> None:
+    with db.transaction() as session:
+        _own(session, provider_id, typed_id, lock=True).status = status
+
+
+def _sendable(row: TypedProtocol) -> None:
+    if row.status == SENT:
+        raise InvalidInput(
+            {"status": f"Este protocolo já foi enviado (protocolo {row.protocol_numero})."}
+        )
+    if row.status not in (FINISHED, SENDING):  # SENDING: a send that never answered
+        raise InvalidInput({"status": "Finalize a digitação antes de enviar."})
 
 
 def _lot_file(gw: Gateway, provider_id: int, typed_id: int) -> tuple[bytes, str]:
@@ -341,12 +389,7 @@ def _lot_file(gw: Gateway, provider_id: int, typed_id: int) -> tuple[bytes, str]
     now = gw.utcnow()
     with gw.db.reading() as session:
         row = _own(session, provider_id, typed_id)
-        if row.status == SENT:
-            raise InvalidInput(
-                {"status": f"Este protocolo já foi enviado (protocolo {row.protocol_numero})."}
-            )
-        if row.status != FINISHED:
-            raise InvalidInput({"status": "Finalize a digitação antes de enviar."})
+        _sendable(row)
         provider = session.get(Provider, provider_id)
         guides = []
         for typed in row.guides:

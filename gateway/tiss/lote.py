@@ -263,7 +263,7 @@ def lot_problem(lot: Lot, registro_ans: str) -> tuple[str, str] | None:
                 return codes.VALUE_INVALID, (
                     f"{_where(position, guide)}: valor do item {item.valor_informado}"
                 )
-    if _digits(lot.total) > _TOTAL_DIGITS:
+    if not total_fits(lot.total):
         return codes.VALUE_INVALID, (
             f"o valor total do lote ({lot.total}) passa de {_TOTAL_DIGITS} dígitos, o máximo que "
             "o protocolo pode informar"
@@ -303,6 +303,11 @@ def registration_date_problem(
 
 def _where(position: int, guide: Guide) -> str:
     return f"guia {position} ({guide.numero_guia_prestador})"
+
+
+def total_fits(total: Decimal) -> bool:
+    """Whether a lot's total can be stated as valorTotalProtocolo (st_decimal10-2)."""
+    return _digits(total) <= _TOTAL_DIGITS
 
 
 def _digits(value: Decimal) -> int:

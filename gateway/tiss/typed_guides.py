@@ -110,7 +110,9 @@ class _Reader(FieldReader):
         # they look like, as digits_only reads them.
         value = super().text(name, max_len, required=required)
         if value is not None:
-            value = value.translate(_FULL_WIDTH)
+            # Composed first: accents pasted decomposed (macOS, PDFs: "c" and a combining
+            # cedilla) are ISO-8859-1 letters once composed.
+            value = unicodedata.normalize("NFC", value).translate(_FULL_WIDTH)
         # The hash is computed over ISO-8859-1: a character outside it cannot be sent.
         if value is not None and not _latin1(value):
             self.fail(name, "use apenas letras, números e sinais comuns (sem emojis)")
