@@ -122,6 +122,8 @@ def outbox(tmp_path) -> list[tuple[str, str]]:
 
 
 def small_gateway(gw, **portal) -> Gateway:
+    """Both file limits small (a TISS file and a credentialing document), unless given."""
+    portal = {"max_upload_bytes": 1024, **portal}
     portal_settings = PortalSettings(cookie_secure=False, **portal)
     settings = replace(gw.settings, max_message_bytes=1024, portal=portal_settings)
     return Gateway(settings=settings, db=gw.db, schemas=gw.schemas)
