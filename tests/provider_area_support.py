@@ -2,8 +2,11 @@
 the portal, a protocol analysed and paid the way the back office records it, beneficiaries,
 and reading PDFs and spreadsheets back."""
 
+import html
 import io
+import re
 from datetime import date
+from functools import cache
 
 from lxml import etree
 from openpyxl import load_workbook
@@ -12,7 +15,7 @@ from pypdf import PdfReader
 from gateway.services.beneficiaries import BeneficiaryData, upsert_beneficiaries
 from gateway.tiss.samples import mensagem_tiss
 from tests import portal_support as ps
-from tests.conftest import REGISTRO_ANS
+from tests.conftest import REGISTRO_ANS, SHARED_TISS
 from tests.tissclient import sample_lot
 
 AREA = "/portal/prestador"
@@ -96,3 +99,39 @@ def sheet_formulas(content: bytes) -> list[str]:
         for cell in row
         if cell.data_type == "f"
     ]
+
+
+# --- what a page of the provider area shows ---
+
+
+@cache
+def official_message_schema(version: str) -> etree.XMLSchema:
+    """The official schema of a mensagemTISS file of `version` (the portal's files are whole
+    messages, not SOAP bodies)."""
+    path = SHARED_TISS / "schemas" / version / f"tissV{version.replace('.', '_')}.xsd"
+    parser = etree.XMLParser(no_network=True, load_dtd=True, resolve_entities=True)
+    return etree.XMLSchema(etree.parse(str(path), parser))
+
+
+def field_errors(response) -> dict[str, str]:
+    """The message shown next to each field of the page, by field name."""
+    found = re.findall(r'<p class="error" id="e-([\w]+)">([^<]*)</p>', ps.text(response))
+    return {name: html.unescape(message) for name, message in found}
+
+
+def alerts(page: str) -> list[str]:
+    """The flashed messages and alerts of a page, as text."""
+    found = re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', page, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", " ", a)).strip() for a in found]
+
+
+def occurrences(response) -> list[str]:
+    """The occurrences listed for a file that was not accepted."""
+    found = re.findall(r'<ol class="occurrences">(.*?)</ol>', ps.text(response), re.S)
+    return [html.unescape(li) for block in found for li in re.findall(r"<li>(.*?)</li>", block)]
+
+
+def protocol_number(response) -> str | None:
+    """The protocol number a page shows (data-testid="protocolo")."""
+    found = re.search(r'data-testid="protocolo">(\d+)<', ps.text(response))
+    return found.group(1) if found else None

@@ -16,7 +16,6 @@ import io
 import re
 from datetime import timedelta
 from decimal import Decimal
-from functools import cache
 from urllib.parse import unquote
 
 import pytest
@@ -33,8 +32,15 @@ from storage.typed_models import TypedGuide
 from tests import portal_support as ps
 from tests import provider_area_support as pa
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
+from tests.provider_area_support import (
+    alerts,
+    field_errors,
+    occurrences,
+    official_message_schema,
+    protocol_number,
+)
 from tests.test_typed_guides import GUIDE
-from tests.tissclient import SHARED_TISS, leaf_md5, sample_lot
+from tests.tissclient import leaf_md5, sample_lot
 
 AREA = pa.AREA
 SIZE_LIMIT = 16 * 1024
@@ -64,37 +70,7 @@ def typist(client, gw):
     return client
 
 
-@cache
-def official_message_schema(version: str) -> etree.XMLSchema:
-    path = SHARED_TISS / "schemas" / version / f"tissV{version.replace('.', '_')}.xsd"
-    parser = etree.XMLParser(no_network=True, load_dtd=True, resolve_entities=True)
-    return etree.XMLSchema(etree.parse(str(path), parser))
-
-
 # --- helpers ---
-
-
-def field_errors(response) -> dict[str, str]:
-    """The message shown next to each field of the page, by field name."""
-    found = re.findall(r'<p class="error" id="e-([\w]+)">([^<]*)</p>', ps.text(response))
-    return {name: html.unescape(message) for name, message in found}
-
-
-def alerts(page: str) -> list[str]:
-    """The flashed messages and alerts of a page, as text."""
-    found = re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', page, re.S)
-    return [html.unescape(re.sub(r"<[^>]+>", " ", a)).strip() for a in found]
-
-
-def occurrences(response) -> list[str]:
-    """The occurrences listed for a file that was not accepted."""
-    found = re.findall(r'<ol class="occurrences">(.*?)</ol>', ps.text(response), re.S)
-    return [html.unescape(li) for block in found for li in re.findall(r"<li>(.*?)</li>", block)]
-
-
-def protocol_number(response) -> str | None:
-    found = re.search(r'data-testid="protocolo">(\d+)<', ps.text(response))
-    return found.group(1) if found else None
 
 
 def assert_portuguese_page(response) -> None:

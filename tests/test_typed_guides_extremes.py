@@ -10,12 +10,9 @@ under the OFFICIAL ANS schema of the version it declares and carries a correct h
 billed once; what the typed protocol shows as sent is exactly what was archived and printed.
 """
 
-import html
-import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import cache
 
 import pytest
 from lxml import etree
@@ -28,7 +25,13 @@ from storage.typed_models import TypedProtocol
 from tests import portal_support as ps
 from tests import provider_area_support as pa
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
-from tests.tissclient import SHARED_TISS, leaf_md5, post, sample_lot
+from tests.provider_area_support import (
+    field_errors,
+    occurrences,
+    official_message_schema,
+    protocol_number,
+)
+from tests.tissclient import leaf_md5, post, sample_lot
 
 AREA = pa.AREA
 GUIDE = {
@@ -66,33 +69,6 @@ def typist(client, gw):
 
 
 # --- helpers ---
-
-
-@cache
-def official_message_schema(version: str) -> etree.XMLSchema:
-    path = SHARED_TISS / "schemas" / version / f"tissV{version.replace('.', '_')}.xsd"
-    parser = etree.XMLParser(no_network=True, load_dtd=True, resolve_entities=True)
-    return etree.XMLSchema(etree.parse(str(path), parser))
-
-
-def field_errors(response) -> dict[str, str]:
-    found = re.findall(r'<p class="error" id="e-([\w]+)">([^<]*)</p>', ps.text(response))
-    return {name: html.unescape(message) for name, message in found}
-
-
-def alerts(page: str) -> list[str]:
-    found = re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', page, re.S)
-    return [html.unescape(re.sub(r"<[^>]+>", " ", a)).strip() for a in found]
-
-
-def occurrences(response) -> list[str]:
-    found = re.findall(r'<ol class="occurrences">(.*?)</ol>', ps.text(response), re.S)
-    return [html.unescape(li) for block in found for li in re.findall(r"<li>(.*?)</li>", block)]
-
-
-def protocol_number(response) -> str | None:
-    found = re.search(r'data-testid="protocolo">(\d+)<', ps.text(response))
-    return found.group(1) if found else None
 
 
 def typed_id(protocol_url: str) -> int:
