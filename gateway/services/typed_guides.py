@@ -388,8 +388,7 @@ def _lot_file(gw: Gateway, provider_id: int, typed_id: int) -> tuple[bytes, str]
     schema = gw.schemas.get(gw.newest_version)
     now = gw.utcnow()
     with gw.db.reading() as session:
-        row = _own(session, provider_id, typed_id)
-        _sendable(row)
+        row = _own(session, provider_id, typed_id)  # marked SENDING by send(), which checked it
         provider = session.get(Provider, provider_id)
         guides = []
         for typed in row.guides:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gateway.services.accounts import access_log, policy
 from gateway.services.accounts.access_log import Origin
-from gateway.services.accounts.attempts import Attempt
+from gateway.services.accounts.attempts import Attempt, count_failure
 from gateway.services.senders import WsAccount
 from storage.models import Account
 from storage.portal_models import AccessLogEntry
@@ -102,22 +102,9 @@ def record_failure(session: Session, failure: LoginFailure, now: datetime) -> No
     )
     if failure.account_id is None or failure.locked:
         return
-    if failure.counted is not None:
-        failures, locked = failure.counted.failures, failure.counted.locked_the_account
-    else:  # the password was right, the provider not approved: counted only now
-        failures = session.scalar(
-            update(Account)
-            .where(Account.id == failure.account_id)
-            .values(failed_attempts=Account.failed_attempts + 1)
-            .returning(Account.failed_attempts)
-        )
-        locked = bool(failures) and failures % policy.MAX_FAILURES == 0
-        if locked:
-            session.execute(
-                update(Account)
-                .where(Account.id == failure.account_id)
-                .values(locked_until=now + policy.LOCK_TIME)
-            )
+    # Not counted yet when the password was right but the provider is not approved.
+    counted = failure.counted or count_failure(session, failure.account_id, now)
+    failures, locked = counted.failures, counted.locked_the_account
     if locked:
         access_log.record(
             session,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from gateway.services.accounts import policy
 from gateway.services.passwords import is_recently_verified
@@ -75,24 +76,33 @@ def begin_attempt(db: Database, account_id: int, now: datetime) -> Attempt:
 
 def _count(db: Database, account_id: int, now: datetime) -> Attempt:
     with db.transaction() as session:
-        failures = session.scalar(
-            update(Account)
-            .where(
-                Account.id == account_id,
-                or_(Account.locked_until.is_(None), Account.locked_until <= now),
-            )
-            .values(failed_attempts=Account.failed_attempts + 1)
-            .returning(Account.failed_attempts)
+        return count_failure(session, account_id, now, unless_locked=True)
+
+
+def count_failure(
+    session: Session, account_id: int, now: datetime, *, unless_locked: bool = False
+) -> Attempt:
+    """One more failure in a row on the account, in `session`; every 5th locks it (item 69).
+    With `unless_locked`, nothing is counted on an account locked at `now`: REFUSED."""
+    increment = update(Account).where(Account.id == account_id)
+    if unless_locked:
+        increment = increment.where(
+            or_(Account.locked_until.is_(None), Account.locked_until <= now)
         )
-        if failures is None:
-            return REFUSED
-        if failures % policy.MAX_FAILURES == 0:
-            session.execute(
-                update(Account)
-                .where(Account.id == account_id)
-                .values(locked_until=now + policy.LOCK_TIME)
-            )
-        return Attempt(True, failures)
+    failures = session.scalar(
+        increment.values(failed_attempts=Account.failed_attempts + 1).returning(
+            Account.failed_attempts
+        )
+    )
+    if failures is None:
+        return REFUSED
+    if failures % policy.MAX_FAILURES == 0:
+        session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(locked_until=now + policy.LOCK_TIME)
+        )
+    return Attempt(True, failures)
 
 
 def _lock_is_unsettled(db: Database, account_id: int, now: datetime) -> bool:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from gateway.services.accounts import access_log, policy
+from gateway.services.accounts import access_log, attempts, policy
 from gateway.services.accounts.access_log import Origin
 from gateway.services.accounts.attempts import Attempt, attempt_on
 from gateway.services.accounts.sessions import CurrentUser, current_user, open_session
@@ -135,19 +135,8 @@ def count_failure(
     """One more wrong password for the account; every 5th in a row locks it. Returns the account
     when this failure locked it, else None."""
     # One UPDATE, so that concurrent failures are all counted.
-    failures = session.scalar(
-        update(Account)
-        .where(Account.id == account.id)
-        .values(failed_attempts=Account.failed_attempts + 1)
-        .returning(Account.failed_attempts)
-    )
-    if failures % policy.MAX_FAILURES == 0:  # every 5th failure in a row locks again
-        session.execute(
-            update(Account)
-            .where(Account.id == account.id)
-            .values(locked_until=now + policy.LOCK_TIME)
-        )
-    return failure_counted(session, account, Attempt(True, failures), now, origin)
+    attempt = attempts.count_failure(session, account.id, now)
+    return failure_counted(session, account, attempt, now, origin)
 
 
 def failure_counted(
