@@ -15,12 +15,33 @@ from pypdf import PdfReader
 from gateway.services.beneficiaries import BeneficiaryData, upsert_beneficiaries
 from gateway.tiss.samples import mensagem_tiss
 from tests import portal_support as ps
-from tests.conftest import REGISTRO_ANS, SHARED_TISS
+from tests.conftest import PROVIDER_A, REGISTRO_ANS, SHARED_TISS
 from tests.tissclient import sample_lot
 
 AREA = "/portal/prestador"
 ACTIVE_CARD = "1111"
 CANCELLED_CARD = "2222"
+
+# A Guia de Consulta as a provider types it in the portal (the form's fields and values).
+CONSULTA_FORM = {
+    "numero_guia_prestador": "C0001",
+    "numero_carteira": ACTIVE_CARD,
+    "codigo_prestador": PROVIDER_A.code,
+    "cnes": "2077485",
+    "nome_profissional": "Dra. Conceição Araújo",
+    "conselho": "06",
+    "numero_conselho": "123456",
+    "uf_conselho": "53",
+    "cbos": "225125",
+    "indicacao_acidente": "9",
+    "data_atendimento": "2026-11-10",
+    "tipo_consulta": "1",
+    "regime_atendimento": "01",
+    "codigo_tabela": "22",
+    "codigo_procedimento": "10101012",
+    "valor_procedimento": "1.234,56",
+    "observacao": "Retorno em 30 dias.",
+}
 
 
 def lot_file(provider, numero: str, count: int = 2, guide_type: str = "guiaSP-SADT") -> bytes:

@@ -27,7 +27,6 @@ from sqlalchemy import func, select
 
 from gateway.services.accounts.access_log import prune
 from gateway.services.beneficiaries import BeneficiaryData, upsert_beneficiaries
-from gateway.tiss.header import Party
 from gateway.tiss.namespaces import q
 from gateway.tiss.samples import (
     SampleQuery,
@@ -43,7 +42,7 @@ from tests import portal_support as ps
 from tests import provider_area_support as pa
 from tests.conftest import PROVIDER_A, REGISTRO_ANS
 from tests.test_query_extremes import analyse, pay
-from tests.tissclient import NS, SoapAnswer, leaf_md5, post, sample_lot
+from tests.tissclient import NS, SoapAnswer, leaf_md5, post, sample_lot, sample_query
 
 BRASILIA = ZoneInfo("America/Sao_Paulo")
 AREA = pa.AREA
@@ -91,14 +90,7 @@ def tokyo(monkeypatch):
 
 
 def query(when: datetime = datetime(2026, 11, 21, 10, 30)) -> SampleQuery:
-    return SampleQuery(
-        registro_ans=REGISTRO_ANS,
-        origem=Party("CNPJ", PROVIDER_A.cnpj),
-        codigo_prestador=PROVIDER_A.code,
-        login=PROVIDER_A.cnpj,
-        senha_md5=PROVIDER_A.senha_md5,
-        when=when,
-    )
+    return sample_query(PROVIDER_A, registro_ans=REGISTRO_ANS, when=when)
 
 
 def lot(numero: str, *, when: datetime = datetime(2026, 11, 21, 10, 30), count: int = 1):

@@ -65,6 +65,7 @@ from gateway.tiss.schemas import SchemaRegistry
 from storage.db import Database
 from storage.migrate import alembic_config
 from storage.models import Account, Base, Beneficiary, Message
+from tests import provider_area_support as pa
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS, fresh_database, make_settings
 from tests.test_soap_queries import query_for
 from tests.test_storage_migrations import differences
@@ -97,24 +98,12 @@ CARDS_AFTER_0011 = {
     "7777.8888-99": "7777888899",
 }
 
-TYPED_GUIDE = {
-    "numero_guia_prestador": "DIGMIG0001",
-    "numero_carteira": "0001 2345 6789 00",
-    "cnes": "2077485",
-    "nome_profissional": "Dra. Conceição Araújo",
-    "conselho": "06",
-    "numero_conselho": "123456",
-    "uf_conselho": "53",
-    "cbos": "225125",
-    "indicacao_acidente": "9",
-    "data_atendimento": "2026-11-10",
-    "tipo_consulta": "1",
-    "regime_atendimento": "01",
-    "codigo_tabela": "22",
-    "codigo_procedimento": "10101012",
-    "valor_procedimento": "180,00",
-    "observacao": "Retorno em 30 dias.",
-}
+TYPED_GUIDE = dict(
+    pa.CONSULTA_FORM,
+    numero_guia_prestador="DIGMIG0001",
+    numero_carteira="0001 2345 6789 00",  # typed with the separators printed on the card
+    valor_procedimento="180,00",
+)
 
 
 @dataclass

@@ -42,7 +42,6 @@ from gateway.services.inbound import Principal
 from gateway.services.uploads import upload_lot_file
 from gateway.soap.services import SERVICES
 from gateway.tiss import codes
-from gateway.tiss.header import Party
 from gateway.tiss.samples import (
     SampleGuide,
     SampleQuery,
@@ -56,7 +55,7 @@ from storage.db import Database
 from storage.models import Account, Guide, Lot, Message, Operator
 from tests import backoffice_client as bo
 from tests.conftest import PROVIDER_A, REGISTRO_ANS, fresh_database
-from tests.tissclient import envelope, read_answer, sample_lot
+from tests.tissclient import envelope, read_answer, sample_lot, sample_query
 
 LOTE = "/tiss/v40300/tissLoteGuias"
 ELEGIBILIDADE = "/tiss/v40300/tissVerificaElegibilidade"
@@ -105,15 +104,7 @@ def _lot(numero: str, count: int = 2, hash_value: str | None = None, **overrides
 
 
 def _query(**overrides) -> SampleQuery:
-    values = dict(
-        registro_ans=REGISTRO_ANS,
-        origem=Party("CNPJ", PROVIDER_A.cnpj),
-        codigo_prestador=PROVIDER_A.code,
-        login=PROVIDER_A.cnpj,
-        senha_md5=PROVIDER_A.senha_md5,
-    )
-    values.update(overrides)
-    return SampleQuery(**values)
+    return sample_query(PROVIDER_A, **{"registro_ans": REGISTRO_ANS, **overrides})
 
 
 def _soap(client, path: str, data: bytes, headers: dict | None = None, version="4.03.00"):

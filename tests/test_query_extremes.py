@@ -37,7 +37,6 @@ from gateway.services.backoffice.protocols import change_status
 from gateway.services.backoffice.staff import StaffPrincipal
 from gateway.services.beneficiaries import BeneficiaryData, upsert_beneficiaries
 from gateway.services.gateway import Gateway
-from gateway.tiss.header import Party
 from gateway.tiss.namespaces import q
 from gateway.tiss.samples import (
     SampleQuery,
@@ -63,7 +62,7 @@ from tests.conftest import (
     _wipe,
     make_settings,
 )
-from tests.tissclient import NS, SoapAnswer, envelope, leaf_md5, post, sample_lot
+from tests.tissclient import NS, SoapAnswer, envelope, leaf_md5, post, sample_lot, sample_query
 
 VERSIONS = ["4.01.00", "4.02.00", "4.03.00"]
 STATUS = "tissSolicitacaoStatusProtocolo"
@@ -126,16 +125,7 @@ def clock(gw, monkeypatch) -> Clock:
 
 
 def query_for(provider, version: str = "4.03.00", **kw) -> SampleQuery:
-    values = dict(
-        registro_ans=REGISTRO_ANS,
-        origem=Party("CNPJ", provider.cnpj),
-        codigo_prestador=provider.code,
-        login=provider.cnpj,
-        senha_md5=provider.senha_md5,
-        version=version,
-    )
-    values.update(kw)
-    return SampleQuery(**values)
+    return sample_query(provider, **{"registro_ans": REGISTRO_ANS, "version": version, **kw})
 
 
 @dataclass

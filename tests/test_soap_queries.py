@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from gateway.services.beneficiaries import BeneficiaryData, upsert_beneficiaries
-from gateway.tiss.header import Party
 from gateway.tiss.samples import (
     SampleQuery,
     lote_guias_ws,
@@ -19,19 +18,11 @@ from gateway.tiss.samples import (
 )
 from storage import models
 from tests.conftest import PROVIDER_A, PROVIDER_B, REGISTRO_ANS
-from tests.tissclient import NS, post, sample_lot
+from tests.tissclient import NS, post, sample_lot, sample_query
 
 
 def query_for(provider, **kw) -> SampleQuery:
-    values = dict(
-        registro_ans=REGISTRO_ANS,
-        origem=Party("CNPJ", provider.cnpj),
-        codigo_prestador=provider.code,
-        login=provider.cnpj,
-        senha_md5=provider.senha_md5,
-    )
-    values.update(kw)
-    return SampleQuery(**values)
+    return sample_query(provider, **{"registro_ans": REGISTRO_ANS, **kw})
 
 
 def send_lot(client, provider, numero, count=2, guide_type="guiaSP-SADT"):

@@ -34,25 +34,7 @@ from tests.provider_area_support import (
 from tests.tissclient import leaf_md5, post, sample_lot
 
 AREA = pa.AREA
-GUIDE = {
-    "numero_guia_prestador": "C0001",
-    "numero_carteira": pa.ACTIVE_CARD,
-    "codigo_prestador": PROVIDER_A.code,
-    "cnes": "2077485",
-    "nome_profissional": "Dra. Conceição Araújo",
-    "conselho": "06",
-    "numero_conselho": "123456",
-    "uf_conselho": "53",
-    "cbos": "225125",
-    "indicacao_acidente": "9",
-    "data_atendimento": "2026-11-10",
-    "tipo_consulta": "1",
-    "regime_atendimento": "01",
-    "codigo_tabela": "22",
-    "codigo_procedimento": "10101012",
-    "valor_procedimento": "1.234,56",
-    "observacao": "Retorno em 30 dias.",
-}
+GUIDE = pa.CONSULTA_FORM
 
 
 @pytest.fixture

@@ -79,6 +79,7 @@ from tests.tissclient import (
     post,
     read_answer,
     sample_lot,
+    sample_query,
 )
 
 V402, V403 = "4.02.00", "4.03.00"
@@ -125,16 +126,7 @@ def set_padrao(root: etree._Element, value: str | None) -> etree._Element:
 
 
 def query(provider=PROVIDER_A, version=V403, **kw) -> SampleQuery:
-    values = dict(
-        registro_ans=REGISTRO_ANS,
-        origem=Party("CNPJ", provider.cnpj),
-        codigo_prestador=provider.code,
-        login=provider.cnpj,
-        senha_md5=provider.senha_md5,
-        version=version,
-    )
-    values.update(kw)
-    return SampleQuery(**values)
+    return sample_query(provider, **{"registro_ans": REGISTRO_ANS, "version": version, **kw})
 
 
 def send(client, element, *, endpoint=V403, service=LOTE) -> SoapAnswer:

@@ -10,7 +10,7 @@ from lxml import etree
 
 from gateway.tiss.header import Party
 from gateway.tiss.namespaces import ANS, SOAP11_ENV, version_file_tag, version_slug
-from gateway.tiss.samples import SampleLot, guides
+from gateway.tiss.samples import SampleLot, SampleQuery, guides
 
 SHARED_TISS = Path(__file__).resolve().parents[2] / "shared" / "tiss"
 NS = {"ans": ANS, "soapenv": SOAP11_ENV}
@@ -26,6 +26,19 @@ class Provider:
     @property
     def senha_md5(self) -> str:
         return hashlib.md5(self.password.encode()).hexdigest()
+
+
+def sample_query(provider: Provider, *, registro_ans: str, **overrides) -> SampleQuery:
+    """A query (status, eligibility, statement) sent by `provider` under its own login."""
+    values = dict(
+        registro_ans=registro_ans,
+        origem=Party("CNPJ", provider.cnpj),
+        codigo_prestador=provider.code,
+        login=provider.cnpj,
+        senha_md5=provider.senha_md5,
+    )
+    values.update(overrides)
+    return SampleQuery(**values)
 
 
 def sample_lot(
